@@ -1,0 +1,90 @@
+"""Service Hall: queue and window management for county government service centres."""
+from __future__ import annotations
+
+from flask import Flask
+
+from service_hall.config import DEMO_SECRET, Settings
+
+
+def create_app(settings: Settings | None = None, **overrides) -> Flask:
+    """Build the application. Nothing connects or writes until a request or command runs."""
+    settings = settings or Settings()
+    if settings.mode == "production" and settings.secret_key == DEMO_SECRET:
+        raise RuntimeError("SERVICE_HALL_SECRET_KEY must be set in production mode")
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(settings.flask_config())
+    app.config.update(overrides)
+
+    from service_hall import extensions as ext
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(settings_root() / "migrations"))
+    ext.csrf.init_app(app)
+    ext.babel.init_app(app, locale_selector=_locale)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    ext.limiter.init_app(app)
+    ext.socketio.init_app(app, async_mode=settings.async_mode,
+                          message_queue=settings.redis_url,
+                          cors_allowed_origins=settings.cors_origins or None)
+
+    with app.app_context():
+        from service_hall.db import install_sqlite_locking
+        install_sqlite_locking(ext.db.engine)
+
+    _import_models()
+    _register_blueprints(app)
+    from service_hall.errors import register_error_handlers
+    register_error_handlers(app)
+    from service_hall.auth.session import init_login
+    init_login(app)
+    from realtime.publish import install_publisher
+    install_publisher(app)
+    from service_hall.cli import hall_cli
+    app.cli.add_command(hall_cli)
+    from service_hall.security import install_security_headers
+    install_security_headers(app)
+    return app
+
+
+def settings_root():
+    from service_hall.config import ROOT
+    return ROOT
+
+
+def _locale():
+    from flask import request, session
+    lang = request.args.get("lang") or session.get("lang")
+    if lang in ("zh", "en"):
+        session["lang"] = lang
+        return lang
+    return "zh"
+
+
+def _import_models() -> None:
+    # Every model must be known to the metadata before migrations or queries run.
+    import kiosks.models  # noqa: F401
+    import realtime.models  # noqa: F401
+    import service_hall.audit.models  # noqa: F401
+    import service_hall.auth.models  # noqa: F401
+    import service_hall.catalog.models  # noqa: F401
+    import windows.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    # API modules register their routes on the shared blueprint when imported.
+    import kiosks.api  # noqa: F401
+    import service_hall.auth.api  # noqa: F401
+    import service_hall.catalog.api  # noqa: F401
+    import windows.api  # noqa: F401
+    from service_hall.api import api
+    from service_hall.extensions import csrf
+    from service_hall.openapi import openapi_bp
+    csrf.exempt(api)  # the API authenticates with bearer tokens, not cookies
+    app.register_blueprint(api)
+    app.register_blueprint(openapi_bp)
+    from kiosks.views import bp as kiosk_pages
+    from service_hall.auth.views import bp as auth_pages
+    from service_hall.pages import bp as pages
+    app.register_blueprint(kiosk_pages)
+    app.register_blueprint(auth_pages)
+    app.register_blueprint(pages)

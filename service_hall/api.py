@@ -1,0 +1,109 @@
+"""The ``/api/v1`` blueprint: declared endpoints, JSON validation and who-may-call checks.
+
+Each endpoint is declared once with :func:`endpoint`; the same declaration validates requests
+(JSON Schema) and builds the OpenAPI document (``service_hall.openapi``), so the two cannot drift.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Callable
+
+from flask import Blueprint, current_app, g, request
+from flask_login import current_user
+from jsonschema import Draft202012Validator
+
+from service_hall.auth.actor import Actor
+from service_hall.auth.operations import actor_for_user, actor_from_bearer
+from service_hall.errors import ApiError, bad_request, forbidden
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@dataclass
+class EndpointSpec:
+    rule: str
+    method: str
+    summary: str
+    tag: str
+    allow: tuple[str, ...] | None   # roles / device kinds; None = anyone
+    body: dict | None = None
+    query: dict = field(default_factory=dict)
+    responses: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+    public: bool = False
+
+
+ENDPOINTS: list[EndpointSpec] = []
+
+
+def current_actor() -> Actor | None:
+    """The caller: a bearer token (user or device), else the page's login session."""
+    if "actor" in g:
+        return g.actor
+    actor = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        settings = current_app.config["SERVICE_HALL"]
+        actor = actor_from_bearer(header[7:].strip(), secret=settings.secret_key,
+                                  hours=settings.token_hours)
+        if actor is None:
+            raise ApiError(401, "invalid_token", "令牌无效或已过期 (invalid or expired token)")
+    elif current_user and current_user.is_authenticated:
+        actor = actor_for_user(current_user._get_current_object())
+    g.actor = actor
+    return actor
+
+
+def require_actor(allow: tuple[str, ...]) -> Actor:
+    actor = current_actor()
+    if actor is None:
+        raise ApiError(401, "unauthenticated", "请先登录 (authentication required)")
+    if actor.role not in allow:
+        raise forbidden()
+    return actor
+
+
+def json_body(schema: dict) -> dict:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type",
+                       "请求体须为 JSON (Content-Type: application/json)")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise bad_request("请求体不是有效的 JSON (malformed JSON)", code="malformed_json")
+    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "body"
+        raise ApiError(422, "validation_error", f"{where}: {first.message}",
+                       details=[{"field": "/".join(str(p) for p in e.absolute_path) or "body",
+                                 "message": e.message} for e in errors[:20]])
+    return data
+
+
+def endpoint(rule: str, method: str, *, summary: str, tag: str,
+             allow: tuple[str, ...] | None = None, body: dict | None = None,
+             query: dict | None = None, responses: dict | None = None,
+             headers: dict | None = None) -> Callable:
+    """Declare an API endpoint. The view gets ``actor`` (or None) and ``body`` when declared."""
+    spec = EndpointSpec(rule=rule, method=method, summary=summary, tag=tag, allow=allow,
+                        body=body, query=query or {}, responses=responses or {},
+                        headers=headers or {})
+    ENDPOINTS.append(spec)
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(**kwargs):
+            actor = require_actor(allow) if allow is not None else current_actor()
+            if body is not None:
+                kwargs["body"] = json_body(body)
+            return view(actor=actor, **kwargs)
+
+        api.add_url_rule(rule, endpoint=f"{view.__module__}.{view.__name__}".replace(".", "_"), view_func=wrapper,
+                         methods=[method])
+        return wrapper
+
+    return decorate
+
+
+STAFF = ("admin", "supervisor", "clerk", "agent")

@@ -1,0 +1,90 @@
+"""Configuration from ``SERVICE_HALL_*`` environment variables.
+
+Defaults run the embedded demo: SQLite under ``instance/``, an in-process
+Socket.IO bus, the county role.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "SERVICE_HALL_"
+DEMO_SECRET = "service-hall-demo-secret-change-me"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(PREFIX + name, default)
+
+
+def _default_database_url() -> str:
+    instance = ROOT / "instance"
+    instance.mkdir(exist_ok=True)
+    return f"sqlite:///{instance / 'service_hall.db'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever the URL says (it cooperates with gevent)."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class Settings:
+    database_url: str = field(default_factory=lambda: normalise_database_url(
+        env("DATABASE_URL") or _default_database_url()))
+    secret_key: str = field(default_factory=lambda: env("SECRET_KEY", DEMO_SECRET) or DEMO_SECRET)
+    redis_url: str | None = field(default_factory=lambda: env("REDIS_URL") or None)
+    role: str = field(default_factory=lambda: env("ROLE", "county") or "county")
+    node_code: str | None = field(default_factory=lambda: env("NODE_CODE") or None)
+    upstream_url: str | None = field(default_factory=lambda: env("UPSTREAM_URL") or None)
+    node_token: str | None = field(default_factory=lambda: env("NODE_TOKEN") or None)
+    timezone: str = field(default_factory=lambda: env("TIMEZONE", "Asia/Shanghai") or "Asia/Shanghai")
+    demo_password: str = field(default_factory=lambda: env("DEMO_PASSWORD", "demo-2026") or "demo-2026")
+    # "demo" allows the demo secret; "production" refuses it (see create_app).
+    mode: str = field(default_factory=lambda: env("MODE", "demo") or "demo")
+    async_mode: str = field(default_factory=lambda: env("ASYNC_MODE", "threading") or "threading")
+    cors_origins: list[str] = field(default_factory=lambda: [
+        o.strip() for o in (env("CORS_ORIGINS", "") or "").split(",") if o.strip()])
+    green_ratio: tuple[int, int] = field(default_factory=lambda: _ratio(env("GREEN_RATIO", "1:2")))
+    pause_max_minutes: int = field(default_factory=lambda: int(env("PAUSE_MAX_MINUTES", "15") or 15))
+    token_hours: int = field(default_factory=lambda: int(env("TOKEN_HOURS", "12") or 12))
+
+    def flask_config(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SERVICE_HALL": self,
+            "PERMANENT_SESSION_LIFETIME": 30 * 60,  # idle timeout (SPEC 7)
+            "SESSION_REFRESH_EACH_REQUEST": True,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "JSON_SORT_KEYS": False,
+            "BABEL_DEFAULT_LOCALE": "zh",
+            "WTF_CSRF_TIME_LIMIT": None,
+        }
+
+    def summary(self) -> str:
+        url = self.database_url
+        if "@" in url:  # hide credentials
+            url = url.split("://")[0] + "://…@" + url.split("@", 1)[1]
+        return (f"role={self.role} node={self.node_code or '-'} db={url} "
+                f"bus={'redis' if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode}")
+
+
+def _ratio(text: str | None) -> tuple[int, int]:
+    green, _, ordinary = (text or "1:2").partition(":")
+    g, o = int(green), int(ordinary)
+    if g < 1 or o < 1:
+        raise ValueError("SERVICE_HALL_GREEN_RATIO must be like 1:2 with both parts ≥ 1")
+    return g, o
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}

@@ -1,0 +1,101 @@
+"""Database helpers shared by every domain: ids, UTC timestamps, counters, SQLite locking."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+
+from sqlalchemy import DateTime, Engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, Uuid
+
+from service_hall.extensions import db
+
+
+def new_id() -> uuid.UUID:
+    """Record ids are random UUIDs so that township records never collide at the county."""
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+
+
+def insert_for(session):
+    """The dialect's INSERT (both PostgreSQL and SQLite ≥ 3.35 support ON CONFLICT … RETURNING)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def bump_counter(session, model, keys: dict, *, by: int = 1) -> int:
+    """Atomically add ``by`` to a counter row identified by ``keys`` and return the new value.
+
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` holds the row lock until commit, so concurrent
+    transactions get consecutive values with no duplicates, and a rollback leaves no gap.
+    """
+    insert = insert_for(session)
+    stmt = (
+        insert(model)
+        .values(**keys, value=by)
+        .on_conflict_do_update(index_elements=list(keys), set_={"value": model.value + by})
+        .returning(model.value)
+    )
+    return session.execute(stmt).scalar_one()
+
+
+def lock_rows(stmt, *, skip_locked: bool = False):
+    """Row locks for claiming; PostgreSQL honours them, SQLite serialises writers instead."""
+    return stmt.with_for_update(skip_locked=skip_locked)
+
+
+def install_sqlite_locking(engine: Engine) -> None:
+    """Every SQLite transaction starts with BEGIN IMMEDIATE (see TECH-NOTES: deferred BEGIN
+    fails read-then-write transactions under concurrency), in WAL mode with a busy timeout."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_by(model, **filters):
+    return db.session.scalars(select(model).filter_by(**filters)).first()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None

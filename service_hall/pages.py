@@ -1,0 +1,26 @@
+"""The landing page: links to every screen of the county hall."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, url_for
+from sqlalchemy import select
+
+from service_hall.catalog.models import Hall
+from service_hall.extensions import db
+
+bp = Blueprint("pages", __name__, template_folder="templates")
+
+
+def page_links(hall: Hall | None) -> list[dict]:
+    links = [{"label": "工作人员登录 Staff sign-in", "url": url_for("auth.login")},
+             {"label": "接口文档 OpenAPI", "url": url_for("openapi.openapi_json")}]
+    if hall is not None:
+        links.insert(0, {"label": "取号机 Kiosk", "url": url_for("kiosks.kiosk_page",
+                                                              hall_code=hall.code)})
+    return links
+
+
+@bp.route("/")
+def index():
+    county = db.session.scalars(select(Hall).where(Hall.level == "county")
+                                .order_by(Hall.code)).first()
+    return render_template("index.html", county=county, links=page_links(county))

@@ -1,0 +1,84 @@
+"""The next-ticket rule of SPEC 3.2 — the one place it lives.
+
+Among waiting tickets of the items a window serves (or transferred to that window):
+1. checked-in appointments whose slot has started;
+2. tickets transferred in;
+3. green channel and ordinary tickets interleaved G:O (default 1:2), never starving either;
+within a class, earliest in the queue first. Claims use ``FOR UPDATE SKIP LOCKED`` so that
+windows calling at once never get the same ticket.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from kiosks.models import Ticket
+from service_hall.clock import service_day
+from service_hall.db import lock_rows
+from service_hall.extensions import db
+from windows.models import Window, window_items
+
+CLASSES = ("appointment", "transferred", "green", "ordinary")
+
+
+def _class_filter(name: str):
+    not_special = and_(Ticket.appointment_at.is_(None), Ticket.transferred_in.is_(False))
+    return {
+        "appointment": Ticket.appointment_at.is_not(None),
+        "transferred": and_(Ticket.transferred_in.is_(True), Ticket.appointment_at.is_(None)),
+        "green": and_(not_special, Ticket.green_channel.is_(True)),
+        "ordinary": and_(not_special, Ticket.green_channel.is_(False)),
+    }[name]
+
+
+def pattern(ratio: tuple[int, int]) -> list[str]:
+    green, ordinary = ratio
+    return ["green"] * green + ["ordinary"] * ordinary
+
+
+def mix_order(cycle: int, ratio: tuple[int, int]) -> tuple[str, str]:
+    """The preferred class at this position of the cycle, then the other one."""
+    slots = pattern(ratio)
+    first = slots[cycle % len(slots)]
+    return (first, "ordinary" if first == "green" else "green")
+
+
+def advance_cycle(cycle: int, taken: str, ratio: tuple[int, int]) -> int:
+    """Move past the next slot of the class actually taken, so a class that was empty does not
+    lose its turn for ever and the ratio holds while both classes wait."""
+    slots = pattern(ratio)
+    n = len(slots)
+    for step in range(n):
+        position = (cycle + step) % n
+        if slots[position] == taken:
+            return (position + 1) % n
+    return cycle % n
+
+
+def _candidates(window: Window, now: datetime):
+    served = select(window_items.c.item_id).where(window_items.c.window_id == window.id)
+    return (
+        select(Ticket)
+        .where(
+            Ticket.hall_id == window.hall_id,
+            Ticket.service_day == service_day(now),
+            Ticket.status == "waiting",
+            or_(and_(Ticket.target_window_id.is_(None), Ticket.item_id.in_(served)),
+                Ticket.target_window_id == window.id),
+            or_(Ticket.appointment_at.is_(None), Ticket.appointment_at <= now),
+        )
+        .order_by(Ticket.queue_at, Ticket.issued_at, Ticket.id)
+        .limit(1)
+    )
+
+
+def claim_next(window: Window, *, now: datetime, ratio: tuple[int, int]) -> tuple[Ticket, str] | None:
+    """Lock and return the ticket this window must call next, with its class, or None."""
+    base = _candidates(window, now)
+    for name in ("appointment", "transferred", *mix_order(window.mix_cycle, ratio)):
+        ticket = db.session.scalars(lock_rows(base.where(_class_filter(name)),
+                                              skip_locked=True)).first()
+        if ticket is not None:
+            return ticket, name
+    return None
