@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Callable
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 from jsonschema import Draft202012Validator
 
 from service_hall.auth.actor import Actor
@@ -39,8 +41,9 @@ ENDPOINTS: list[EndpointSpec] = []
 
 def current_actor() -> Actor | None:
     """The caller: a bearer token (user or device), else the page's login session."""
-    if "actor" in g:
-        return g.actor
+    cache = request.environ
+    if "service_hall.actor" in cache:
+        return cache["service_hall.actor"]
     actor = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -50,8 +53,14 @@ def current_actor() -> Actor | None:
         if actor is None:
             raise ApiError(401, "invalid_token", "令牌无效或已过期 (invalid or expired token)")
     elif current_user and current_user.is_authenticated:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # Cookie-authenticated writes from our own pages must carry the CSRF token.
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken", ""))
+            except ValidationError:
+                raise forbidden("缺少或无效的CSRF令牌 (missing or invalid CSRF token)", "csrf")
         actor = actor_for_user(current_user._get_current_object())
-    g.actor = actor
+    cache["service_hall.actor"] = actor
     return actor
 
 

@@ -1,0 +1,107 @@
+"""Small catalogs for tests: a county with townships, items, windows, clerks and devices."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from service_hall.auth.models import Device, User
+from service_hall.auth.operations import hash_device_token
+from service_hall.catalog.models import Department, Hall, ServiceItem
+from service_hall.extensions import db
+from windows.models import Window
+
+PASSWORD = "test-pass"
+_HASH = None
+
+
+def password_hash() -> str:
+    global _HASH
+    if _HASH is None:
+        _HASH = generate_password_hash(PASSWORD)
+    return _HASH
+
+
+class Factory:
+    def __init__(self, app):
+        self.app = app
+
+    def hall(self, code="C1", level="county", parent: Hall | None = None, name=None,
+             linked=False) -> Hall:
+        hall = Hall(code=code, name=name or f"大厅{code}", level=level, parent=parent,
+                    linked=linked)
+        db.session.add(hall)
+        db.session.flush()
+        hall.county_id = hall.id if level == "county" else (parent.county_id if parent else None)
+        db.session.commit()
+        return hall
+
+    def department(self, hall: Hall, code="D1", name="公安局") -> Department:
+        department = Department(code=code, name=name, hall_id=hall.id)
+        db.session.add(department)
+        db.session.commit()
+        return department
+
+    def item(self, department: Department, code="I1", prefix="A", kind="immediate",
+             promised=0, statutory=0, levels=("county", "township", "village"),
+             daily_cap=None, name=None) -> ServiceItem:
+        item = ServiceItem(code=code, name=name or f"事项{code}", department=department,
+                           prefix=prefix, kind=kind, promised_days=promised,
+                           statutory_days=statutory, materials=["身份证"], levels=list(levels),
+                           agent_loggable="village" in levels, daily_cap=daily_cap)
+        db.session.add(item)
+        db.session.commit()
+        return item
+
+    def window(self, hall: Hall, number: int, items: list[ServiceItem],
+               department: Department | None = None) -> Window:
+        window = Window(code=f"{hall.code}-{number}", hall_id=hall.id, number=number,
+                        department_id=department.id if department else None, items=items)
+        db.session.add(window)
+        db.session.commit()
+        return window
+
+    def user(self, username: str, role: str, hall: Hall | None, window: Window | None = None,
+             name="") -> User:
+        user = User(username=username, name=name, password_hash=password_hash(), role=role,
+                    hall_id=hall.id if hall else None, window_id=window.id if window else None)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    def clerk(self, window: Window) -> User:
+        return self.user(f"clerk-{window.code}", "clerk", window.hall, window)
+
+    def device(self, hall: Hall, kind="kiosk", name=None) -> str:
+        token = f"dev.test-{kind}-{hall.code}-{name or 1}"
+        db.session.add(Device(name=name or f"{kind}-{hall.code}", kind=kind, hall_id=hall.id,
+                              token_hash=hash_device_token(token)))
+        db.session.commit()
+        return token
+
+    def hall_setup(self, code="C1", windows=3, items=2, level="county", parent=None) -> dict:
+        """A hall with one department, ``items`` items (prefixes A, B, …), ``windows`` windows
+        serving every item, a clerk per window and a kiosk device."""
+        hall = self.hall(code, level=level, parent=parent)
+        department = self.department(hall, code=f"{code}-D1")
+        made = [self.item(department, code=f"{code}-I{i + 1}", prefix="ABCDEFG"[i])
+                for i in range(items)]
+        wins = [self.window(hall, n + 1, made, department) for n in range(windows)]
+        clerks = [self.clerk(w) for w in wins]
+        return {"hall": hall, "department": department, "items": made, "windows": wins,
+                "clerks": clerks, "kiosk": self.device(hall)}
+
+
+def token_for(client: FlaskClient, username: str, password: str = PASSWORD) -> str:
+    answer = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()["token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def aware(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
