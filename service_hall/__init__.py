@@ -32,6 +32,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         install_sqlite_locking(ext.db.engine)
 
     _import_models()
+
+    @app.teardown_request
+    def _end_transaction(_exc):
+        # A read after the view's commit opens a new transaction; end it with the request so
+        # no connection (or SQLite write lock) is held past it, even if the app context lives on.
+        ext.db.session.rollback()
     _register_blueprints(app)
     from service_hall.errors import register_error_handlers
     register_error_handlers(app)

@@ -86,5 +86,6 @@ def _ratio(text: str | None) -> tuple[int, int]:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False},
+                "pool_size": 10, "max_overflow": 30, "pool_timeout": 120}
+    return {"pool_size": 10, "max_overflow": 30, "pool_timeout": 120, "pool_pre_ping": True}
