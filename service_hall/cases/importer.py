@@ -20,7 +20,7 @@ from service_hall.calendar.rules import Hold, WorkingCalendar, light, outcome
 from service_hall.cases.models import Case, CaseCounter, CaseHold
 from service_hall.cases.operations import case_number, promised_days
 from service_hall.catalog.models import Department, Hall, ServiceItem
-from service_hall.db import bump_counter, new_id
+from service_hall.db import insert_for, new_id
 from service_hall.errors import ApiError
 from service_hall.extensions import db
 
@@ -153,6 +153,8 @@ def import_cases(rows: list[dict], *, actor: Actor, cal: WorkingCalendar, today:
                        if values["completed_on"] else None,
                        "elapsed_working_days": values["elapsed_days"],
                        "outcome": values["outcome"]})
+    # Plain executemany: psycopg 3 pipelines it (measured faster than multi-row VALUES, whose
+    # client-side query splitting dominated at 10,000 rows).
     if case_rows:
         db.session.execute(insert(Case.__table__), case_rows)
     if hold_rows:
@@ -163,14 +165,24 @@ def import_cases(rows: list[dict], *, actor: Actor, cal: WorkingCalendar, today:
 
 
 def _reserve_case_numbers(computed: list) -> list[int]:
-    """One counter bump per (hall, day) for the whole batch; serials handed out in row order."""
+    """Serials for the whole batch: one multi-row counter upsert per 1,000 (hall, day) pairs,
+    each bumped by its number of rows; serials are handed out in row order."""
     groups: dict = defaultdict(list)
     for n, (hall, _, values) in enumerate(computed):
         groups[(hall.id, values["accepted_on"])].append(n)
+    keys = list(groups)
+    last: dict = {}
+    insert_ = insert_for(db.session)
+    for i in range(0, len(keys), 1000):
+        chunk = [{"hall_id": h, "day": d, "value": len(groups[(h, d)])} for h, d in keys[i:i + 1000]]
+        stmt = insert_(CaseCounter).values(chunk)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["hall_id", "day"],
+            set_={"value": CaseCounter.value + stmt.excluded.value},
+        ).returning(CaseCounter.hall_id, CaseCounter.day, CaseCounter.value)
+        last.update({(h, d): v for h, d, v in db.session.execute(stmt)})
     serials = [0] * len(computed)
-    for (hall_id, day), members in groups.items():
-        last = bump_counter(db.session, CaseCounter, {"hall_id": hall_id, "day": day},
-                            by=len(members))
+    for key, members in groups.items():
         for k, n in enumerate(members):
-            serials[n] = last - len(members) + 1 + k
+            serials[n] = last[key] - len(members) + 1 + k
     return serials
