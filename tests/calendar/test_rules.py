@@ -136,3 +136,22 @@ def test_days_left_and_last_working_day(cal):
     assert cal.working_days_left(D(2026, 2, 13), D(2026, 2, 24)) == -2
     # On Sun Feb 22 the latest working day is the make-up Saturday Feb 14
     assert cal.last_working_day(D(2026, 2, 22)) == D(2026, 2, 14)
+
+
+def test_cache_follows_edits_made_by_another_process(cal):
+    from sqlalchemy import text
+
+    from service_hall.extensions import db
+    assert cal.due_on(D(2026, 3, 2), 1) == D(2026, 3, 3)  # warms the per-process cache
+    db.session.commit()  # end this transaction (SQLite: release the write lock)
+    # Another process turns Tue Mar 3 into a holiday, in its own transaction …
+    with db.engine.begin() as other:
+        other.execute(text("UPDATE calendar_days SET kind = 'holiday' WHERE day = :d"),
+                      {"d": D(2026, 3, 3)})
+    # … without bumping the revision, this process keeps its cached working days,
+    assert snapshot().due_on(D(2026, 3, 2), 1) == D(2026, 3, 3)
+    db.session.commit()
+    # and once the year's revision changes (as every edit does) it reloads the year.
+    with db.engine.begin() as other:
+        other.execute(text("UPDATE calendar_years SET revision = 'edited' WHERE year = 2026"))
+    assert snapshot().due_on(D(2026, 3, 2), 1) == D(2026, 3, 4)
