@@ -72,7 +72,10 @@ def _import_models() -> None:
     import realtime.models  # noqa: F401
     import service_hall.audit.models  # noqa: F401
     import service_hall.auth.models  # noqa: F401
+    import service_hall.calendar.models  # noqa: F401
+    import service_hall.cases.models  # noqa: F401
     import service_hall.catalog.models  # noqa: F401
+    import service_hall.ratings.models  # noqa: F401
     import windows.models  # noqa: F401
 
 
@@ -80,7 +83,11 @@ def _register_blueprints(app: Flask) -> None:
     # API modules register their routes on the shared blueprint when imported.
     import kiosks.api  # noqa: F401
     import service_hall.auth.api  # noqa: F401
+    import service_hall.calendar.api  # noqa: F401
+    import service_hall.cases.api  # noqa: F401
     import service_hall.catalog.api  # noqa: F401
+    import service_hall.ratings.api  # noqa: F401
+    import service_hall.stats.api  # noqa: F401
     import windows.api  # noqa: F401
     from service_hall.api import api
     from service_hall.extensions import csrf

@@ -52,6 +52,10 @@ class Settings:
     green_ratio: tuple[int, int] = field(default_factory=lambda: _ratio(env("GREEN_RATIO", "1:2")))
     pause_max_minutes: int = field(default_factory=lambda: int(env("PAUSE_MAX_MINUTES", "15") or 15))
     token_hours: int = field(default_factory=lambda: int(env("TOKEN_HOURS", "12") or 12))
+    # Key for applicants' personal data (SPEC 7); derived from SECRET_KEY when unset.
+    data_key: str | None = field(default_factory=lambda: env("DATA_KEY") or None)
+    yellow_days: int = field(default_factory=lambda: int(env("YELLOW_DAYS", "1") or 1))
+    rectify_days: int = field(default_factory=lambda: int(env("RECTIFY_DAYS", "15") or 15))
 
     def flask_config(self) -> dict:
         return {
