@@ -34,6 +34,14 @@ class EndpointSpec:
     responses: dict = field(default_factory=dict)
     headers: dict = field(default_factory=dict)
     public: bool = False
+    upload: dict | None = None  # JSON Schema of a multipart/form-data body (form fields, files)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A declared answer that is not JSON, e.g. a spreadsheet download."""
+    media_type: str
+    schema: dict = field(default_factory=lambda: {"type": "string"})
 
 
 ENDPOINTS: list[EndpointSpec] = []
@@ -90,14 +98,38 @@ def json_body(schema: dict) -> dict:
     return data
 
 
+def multipart_body(schema: dict) -> dict:
+    """The parts of a multipart/form-data body named by ``schema``: files (``format: binary``)
+    as ``FileStorage``, other fields as strings; required parts must be present."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type",
+                       "请求体须为 multipart/form-data (Content-Type: multipart/form-data)")
+    parts: dict = {}
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("format") == "binary":
+            upload = request.files.get(name)
+            if upload is not None and upload.filename is not None:
+                parts[name] = upload
+        elif name in request.form:
+            parts[name] = request.form[name]
+    missing = [name for name in schema.get("required", []) if name not in parts]
+    if missing:
+        raise ApiError(422, "validation_error", f"{missing[0]}: 缺少此项 (required part missing)",
+                       details=[{"field": name, "message": "required part missing"}
+                                for name in missing])
+    return parts
+
+
 def endpoint(rule: str, method: str, *, summary: str, tag: str,
              allow: tuple[str, ...] | None = None, body: dict | None = None,
-             query: dict | None = None, responses: dict | None = None,
-             headers: dict | None = None) -> Callable:
-    """Declare an API endpoint. The view gets ``actor`` (or None) and ``body`` when declared."""
+             upload: dict | None = None, query: dict | None = None,
+             responses: dict | None = None, headers: dict | None = None) -> Callable:
+    """Declare an API endpoint. The view gets ``actor`` (or None), and ``body`` (a JSON body) or
+    ``upload`` (the parts of a multipart body) when one is declared."""
+    assert body is None or upload is None, "an endpoint takes JSON or multipart, not both"
     spec = EndpointSpec(rule=rule, method=method, summary=summary, tag=tag, allow=allow,
                         body=body, query=query or {}, responses=responses or {},
-                        headers=headers or {})
+                        headers=headers or {}, upload=upload)
     ENDPOINTS.append(spec)
 
     def decorate(view: Callable) -> Callable:
@@ -106,6 +138,8 @@ def endpoint(rule: str, method: str, *, summary: str, tag: str,
             actor = require_actor(allow) if allow is not None else current_actor()
             if body is not None:
                 kwargs["body"] = json_body(body)
+            if upload is not None:
+                kwargs["upload"] = multipart_body(upload)
             return view(actor=actor, **kwargs)
 
         api.add_url_rule(rule, endpoint=f"{view.__module__}.{view.__name__}".replace(".", "_"), view_func=wrapper,

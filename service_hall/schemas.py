@@ -41,3 +41,5 @@ TRACK = obj({"number": STR, "status": STR, "waiting_ahead": INT},
             {"window_number": NINT, "estimated_wait_minutes": INT, "item_name": STR,
              "hall_name": STR, "hall_code": STR, "call_count": INT, "issued_at": DATETIME})
 ERROR = obj({"error": obj({"code": STR, "message": STR})})
+IMPORT_RESULT = obj({"created": INT, "updated": INT},
+                    {"departments_created": INT, "departments_updated": INT})
