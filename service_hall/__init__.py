@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     install_publisher(app)
     from service_hall.cli import hall_cli
     app.cli.add_command(hall_cli)
-    from service_hall.security import install_security_headers
+    from service_hall.security import install_input_guards, install_security_headers
+    install_input_guards(app)
     install_security_headers(app)
     return app
 

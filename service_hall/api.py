@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from service_hall.auth.actor import Actor
 from service_hall.auth.operations import actor_for_user, actor_from_bearer
 from service_hall.errors import ApiError, bad_request, forbidden
+from service_hall.security import unstorable_text
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -85,9 +86,17 @@ def json_body(schema: dict) -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
                        "请求体须为 JSON (Content-Type: application/json)")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the decoder goes: not JSON we accept
+        data = None
     if data is None:
         raise bad_request("请求体不是有效的 JSON (malformed JSON)", code="malformed_json")
+    where = unstorable_text(data)
+    if where:
+        raise ApiError(422, "validation_error",
+                       f"{where}: 含有不允许的字符 (NUL or unpaired surrogate in text)",
+                       details=[{"field": where, "message": "NUL or unpaired surrogate in text"}])
     errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
