@@ -53,7 +53,8 @@ def _operation(spec: EndpointSpec) -> dict:
         responses[str(status)] = entry
     error = {"description": "Error", "content": {"application/json": {"schema": ERROR}}}
     takes_body = spec.body is not None or spec.upload is not None
-    for status in ([400, 415, 422] if takes_body else []) + (
+    # 400 for any request (a URL with NUL characters), 413 for any body over the size limit.
+    for status in [400] + ([413, 415, 422] if takes_body else []) + (
             [401, 403] if spec.allow is not None else []) + [404, 429]:
         responses.setdefault(str(status), {**error, "description": STATUS_TEXT[status]})
     op["responses"] = responses
