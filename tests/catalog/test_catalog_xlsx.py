@@ -231,3 +231,20 @@ def test_admin_page_is_for_admins_only(app, client, county):
     app.config["WTF_CSRF_ENABLED"] = False
     client.post("/login", data={"username": "supervisor", "password": "test-pass"})
     assert client.get("/admin/catalog").status_code == 403
+
+
+def test_text_that_looks_like_a_formula_stays_text(client, county, factory):
+    factory.item(county["department"], code="C1-I3", prefix="C", name='=HYPERLINK("http://x","点我")')
+    admin = token_for(client, "admin")
+    exported = client.get(f"{URL}?hall=C1", headers=bearer(admin)).data
+    cell = load_workbook(io.BytesIO(exported)).active["D4"]
+    assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://x","点我")'
+    again = upload(client, admin, exported)
+    assert again.status_code == 200 and again.get_json()["updated"] == 0
+
+
+def test_control_characters_are_left_out_of_the_export(client, county, factory):
+    factory.item(county["department"], code="C1-I3", prefix="C", name="户籍\x07证明")
+    exported = client.get(f"{URL}?hall=C1", headers=bearer(token_for(client, "admin")))
+    assert exported.status_code == 200
+    assert read_rows(exported.data)[3][3] == "户籍证明"
