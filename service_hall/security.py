@@ -1,4 +1,5 @@
-"""Security headers on every answer: CSP without inline scripts, no framing, no sniffing."""
+"""Security headers on every answer (CSP without inline scripts, no framing, no sniffing), and
+the refusal of text no database can store (NUL, unpaired surrogates) before it reaches a query."""
 from __future__ import annotations
 
 import re
@@ -16,21 +17,27 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'self'; form-action 'self'")
 
 
-def unstorable_text(value: object, where: str = "") -> str | None:
-    """Where in a decoded JSON value (or a plain string) unstorable text sits, else None."""
-    if isinstance(value, str):
-        return where or "body" if UNSTORABLE.search(value) else None
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        path = f"{where}/{key}" if where else str(key)
-        found = unstorable_text(str(key), path) or unstorable_text(item, path)
-        if found:
-            return found
+def unstorable_text(value: object) -> str | None:
+    """Where in a decoded JSON value unstorable text sits (``"a/0/b"``, ``"body"`` for the
+    top), else None. Walks without recursion: the decoder allows nesting near the stack limit."""
+    pending: list[tuple[str, object]] = [("", value)]
+    while pending:
+        where, node = pending.pop()
+        if isinstance(node, str):
+            if UNSTORABLE.search(node):
+                return where or "body"
+            continue
+        if isinstance(node, dict):
+            children = node.items()
+        elif isinstance(node, list):
+            children = enumerate(node)
+        else:
+            continue
+        for key, child in children:
+            path = f"{where}/{key}" if where else str(key)
+            if UNSTORABLE.search(str(key)):
+                return path
+            pending.append((path, child))
     return None
 
 

@@ -126,7 +126,9 @@ def _body_calls(schema: dict, path: str) -> list[Call]:
     base = base_body(schema)
     raw = [("malformed", "{not json"), ("truncated", json.dumps(base)[:-1]), ("empty", ""),
            ("null", "null"), ("array", "[]"), ("string", '"text"'), ("number", "1"),
-           ("deep nesting", "[" * 100_000 + "]" * 100_000), ("bad utf-8", b'{"a": "\xff\xfe"}'),
+           ("deep nesting", "[" * 100_000 + "]" * 100_000),
+           ("nesting near the stack limit", '{"x": ' + "[" * 950 + '"\\u0000"' + "]" * 950 + "}"),
+           ("bad utf-8", b'{"a": "\xff\xfe"}'),
            ("escaped NUL", '{"x": "\\u0000"}'), ("lone surrogate", '{"x": "\\ud800"}'),
            ("huge", json.dumps({"x": "y" * 1_000_000}))]
     calls = [Call(f"body {label}", path, {"data": data, "content_type": "application/json"})

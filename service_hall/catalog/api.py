@@ -7,7 +7,6 @@ from dataclasses import asdict
 from flask import jsonify, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-
 from werkzeug.datastructures import FileStorage
 
 from kiosks.api import require_scope
