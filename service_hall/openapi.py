@@ -24,7 +24,7 @@ def _operation(spec: EndpointSpec) -> dict:
     path, params = _path(spec.rule)
     op: dict = {"summary": spec.summary, "tags": [spec.tag],
                 "operationId": f"{spec.method.lower()}_{path.strip('/').replace('/', '_')}"
-                .replace("{", "").replace("}", "").replace("-", "_"),
+                .replace("{", "").replace("}", "").replace("-", "_").replace(".", "_"),
                 "parameters": [{"name": p, "in": "path", "required": True,
                                 "schema": {"type": "string", "minLength": 1, "maxLength": 100}}
                                for p in params]}
