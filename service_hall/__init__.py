@@ -20,6 +20,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     ext.migrate.init_app(app, ext.db, directory=str(settings_root() / "migrations"))
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=_locale)
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale  # base.html picks <html lang> with it
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     ext.limiter.init_app(app)
@@ -47,7 +49,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     install_publisher(app)
     from service_hall.cli import hall_cli
     app.cli.add_command(hall_cli)
-    from service_hall.security import install_security_headers
+    from service_hall.security import install_input_guards, install_security_headers
+    install_input_guards(app)
     install_security_headers(app)
     return app
 
@@ -97,7 +100,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(openapi_bp)
     from kiosks.views import bp as kiosk_pages
     from service_hall.auth.views import bp as auth_pages
+    from service_hall.catalog.views import bp as catalog_pages
     from service_hall.pages import bp as pages
     app.register_blueprint(kiosk_pages)
     app.register_blueprint(auth_pages)
+    app.register_blueprint(catalog_pages)
     app.register_blueprint(pages)

@@ -70,6 +70,7 @@ class Settings:
             "JSON_SORT_KEYS": False,
             "BABEL_DEFAULT_LOCALE": "zh",
             "WTF_CSRF_TIME_LIMIT": None,
+            "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # the largest body: a catalog sheet (≤ 5 MB)
         }
 
     def summary(self) -> str:
