@@ -7,8 +7,10 @@ Rooms: ``hall:<code>`` public clients (display boards, phones) get public events
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import and_, true
 
 from realtime.events import set_publisher
+from realtime.models import Event
 from service_hall.extensions import socketio
 
 NAMESPACE = "/live"
@@ -31,6 +33,8 @@ def track_room(token: str) -> str:
 
 
 def rooms_for(event) -> list[str]:
+    """The rooms a committed event goes to. The staff room comes first and is always there:
+    ``realtime.gate`` reads the event's hall from it. :func:`replay_clause` is the inverse."""
     rooms = [staff_room(event.hall_code)]
     if event.audience == "public":
         rooms.append(hall_room(event.hall_code))
@@ -39,6 +43,30 @@ def rooms_for(event) -> list[str]:
         if event.track_token:
             rooms.append(track_room(event.track_token))
     return rooms
+
+
+def replay_clause(room: str):
+    """Which logged events of a hall a member of ``room`` receives: must agree with
+    :func:`rooms_for` (a replay sends what the client would have got live)."""
+    kind, _, key = room.partition(":")
+    public = Event.audience == "public"
+    if kind == "staff":
+        return true()
+    if kind == "hall":
+        return public
+    if kind == "window":
+        return and_(public, Event.window_code == key)
+    if kind == "track":
+        return and_(public, Event.track_token == key)
+    raise ValueError(room)
+
+
+def hall_of(rooms) -> str | None:
+    """The hall of an emission to :func:`rooms_for` rooms (None for anything else)."""
+    for room in rooms:
+        if room.startswith("staff:"):
+            return room[len("staff:"):]
+    return None
 
 
 def publish(events) -> None:
