@@ -1,4 +1,5 @@
-"""The Socket.IO client manager, with a gate that keeps a resume in order.
+"""The Socket.IO client manager: live events in seq order, and a gate that keeps a resume in
+order.
 
 A client resuming with ``since`` must get the events it missed, in order, before any live one.
 Its replay is read from the event log while live events keep arriving, so while a client's
@@ -16,7 +17,8 @@ import threading
 
 import socketio as python_socketio
 
-from realtime.publish import hall_of
+from realtime.publish import NAMESPACE, hall_of
+from realtime.sequencer import Sequencer
 
 
 class ReplayGate:
@@ -83,18 +85,73 @@ class ReplayGate:
                 yield sid, eio_sid
 
 
-class GatedManager(ReplayGate, python_socketio.Manager):
+class OrderedDelivery:
+    """Mixin: live events of each hall reach this process's clients in seq order
+    (``realtime.sequencer``); missing ones are read from the event log by ``log_reader``."""
+
+    log_reader = None  # (manager, hall code, first, last) -> [(seq, deliver)]; set by the app
+    _sequencer: Sequencer | None = None
+
+    @property
+    def sequencer(self) -> Sequencer:
+        if self._sequencer is None:
+            reader = self.log_reader
+            self._sequencer = Sequencer(
+                spawn=self.server.start_background_task, sleep=self.server.sleep,
+                fetch=(lambda hall, first, last: reader(self, hall, first, last))
+                if reader else None)
+        return self._sequencer
+
+    def deliver_here(self, event: str, data, rooms: list[str]) -> None:
+        """Emit to this process's clients only (not through the message queue)."""
+        python_socketio.Manager.emit(self, event, data, NAMESPACE, room=rooms)
+
+
+def sequence_key(namespace, room, data) -> tuple[str, int] | None:
+    """(hall, seq) of a published event (realtime.publish), None for anything else."""
+    if namespace != NAMESPACE or not isinstance(room, (list, tuple)) or not isinstance(data, dict):
+        return None
+    hall, seq = hall_of(room), data.get("seq")
+    if hall is None or isinstance(seq, bool) or not isinstance(seq, int):
+        return None
+    return hall, seq
+
+
+class GatedManager(OrderedDelivery, ReplayGate, python_socketio.Manager):
     """One process, no message queue."""
 
+    def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None,
+             **kwargs):
+        room = to or room
+        key = sequence_key(namespace, room, data)
+        if key is None:
+            return super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                                callback=callback, **kwargs)
+        self.sequencer.offer(*key, lambda: python_socketio.Manager.emit(
+            self, event, data, namespace, room=room, skip_sid=skip_sid))
 
-class GatedRedisManager(ReplayGate, python_socketio.RedisManager):
-    """Several processes sharing a Redis channel."""
+
+class GatedRedisManager(OrderedDelivery, ReplayGate, python_socketio.RedisManager):
+    """Several processes sharing a Redis channel: every process orders what it delivers."""
+
+    def _handle_emit(self, message):
+        data = message.get("data")
+        envelope = data[0] if isinstance(data, list) and len(data) == 1 else None
+        key = None if message.get("binary") else sequence_key(
+            message.get("namespace"), message.get("room"), envelope)
+        if key is None:
+            return super()._handle_emit(message)
+        parent = super()._handle_emit
+        self.sequencer.offer(*key, lambda: parent(message))
 
 
-def client_manager(settings):
+def client_manager(settings, log_reader=None):
     """The manager for ``SocketIO.init_app``: through Redis when ``SERVICE_HALL_REDIS_URL`` is
     set, on ``SERVICE_HALL_REDIS_CHANNEL`` so deployments (and test runs) sharing a Redis do
     not hear each other."""
     if settings.redis_url:
-        return GatedRedisManager(settings.redis_url, channel=settings.redis_channel)
-    return GatedManager()
+        manager = GatedRedisManager(settings.redis_url, channel=settings.redis_channel)
+    else:
+        manager = GatedManager()
+    manager.log_reader = log_reader
+    return manager

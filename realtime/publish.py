@@ -6,12 +6,14 @@ Rooms: ``hall:<code>`` public clients (display boards, phones) get public events
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
-from sqlalchemy import and_, true
+from sqlalchemy import and_, select, true
 
 from realtime.events import set_publisher
 from realtime.models import Event
-from service_hall.extensions import socketio
+from service_hall.extensions import db, socketio
 
 NAMESPACE = "/live"
 
@@ -72,6 +74,21 @@ def hall_of(rooms) -> str | None:
 def publish(events) -> None:
     for event in events:
         socketio.emit(event.type, event.envelope, to=rooms_for(event), namespace=NAMESPACE)
+
+
+def read_log(app: Flask, manager, hall_code: str, first: int, last: int) -> list:
+    """Events ``first``..``last`` of a hall from the log, each with how to deliver it to this
+    process's clients (for ``realtime.sequencer`` when a published event went missing)."""
+    with app.app_context():
+        try:
+            rows = db.session.scalars(select(Event).where(
+                Event.hall_code == hall_code, Event.seq >= first, Event.seq <= last)
+                .order_by(Event.seq)).all()
+            found = [(row.seq, row.type, row.envelope(), rooms_for(row)) for row in rows]
+        finally:
+            db.session.remove()
+    return [(seq, partial(manager.deliver_here, type_, envelope, rooms))
+            for seq, type_, envelope, rooms in found]
 
 
 def install_publisher(app: Flask) -> None:

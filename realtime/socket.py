@@ -3,14 +3,14 @@
 A client connects with ``auth = {token?, hall?, track?, window?, since?}`` and is put in the
 rooms ``realtime.access`` allows, or refused (``connect_error`` with ``{message, data: {code}}``).
 With ``since`` it first gets every event of that hall with a greater seq from the event log, in
-order, then live ones; after that it gets ``ready`` ``{hall, seq, replayed}`` (also without
-``since``, with the hall's current seq). Too much missed (or a ``since`` ahead of the log) gets
-``resync`` ``{hall, seq, missed}`` instead: reload the state, then go on from ``seq``.
-``subscribe`` ends the same way (``ready`` or ``resync``). An event
+order, then ``ready`` ``{hall, seq, replayed}``, then live ones (without ``since``: ``ready``
+with the hall's current seq at once). Too much missed, or a ``since`` ahead of the log, gets
+``resync`` ``{hall, seq, missed}`` instead: reload the state, then go on from ``seq``. An event
 may arrive twice around a resume: clients drop any seq <= the last one they saw.
 
-``subscribe`` (same fields, no token) joins more rooms after connect, with the same checks; it
-answers (acknowledgement) ``{hall, rooms}`` or ``{error: {code, message}}``.
+``subscribe`` (same fields, no token) joins more rooms after connect, with the same checks, and
+ends the same way (``ready`` or ``resync``); it answers (acknowledgement) ``{hall, rooms}`` or
+``{error: {code, message}}``, and emits ``error`` on refusal.
 
 Handlers own their database session: nothing is held across a connection (``db.session.remove``
 at the end of each handler and of each replay).
@@ -95,7 +95,7 @@ class LiveNamespace(Namespace):
             want = Request.parse(data, allow_token=False)
             follow = plan(client.actor, want)
         except Refused as refused:
-            socketio.emit("error", refused.payload(), to=sid, namespace=NAMESPACE)
+            _send(sid, "error", refused.payload())
             return {"error": refused.payload()}
         finally:
             db.session.remove()

@@ -1,6 +1,8 @@
 """Service Hall: queue and window management for county government service centres."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 
 from service_hall.config import DEMO_SECRET, Settings
@@ -24,10 +26,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     ext.limiter.init_app(app)
     from realtime.gate import client_manager
+    from realtime.publish import read_log
     from realtime.socket import register as register_live
     register_live(ext.socketio)
     ext.socketio.init_app(app, async_mode=settings.async_mode,
-                          client_manager=client_manager(settings),
+                          client_manager=client_manager(settings, partial(read_log, app)),
                           cors_allowed_origins=socket_origins(settings))
 
     with app.app_context():

@@ -259,3 +259,20 @@ def test_foreign_origin_is_refused(live_server, factory, connect):
                              transports=["websocket"], wait_timeout=5,
                              headers={"Origin": "http://evil.example"})
     assert connect(live_server, hall="H1").connect().wait_ready()["hall"] == "H1"
+
+
+def test_an_event_that_never_reached_the_server_is_read_from_the_log_in_order(
+        live_server, factory, client, connect):
+    h1 = HallDriver(factory.hall_setup("H1", windows=1, items=1), client)
+    staff = connect(live_server, token=h1.clerks[0]).connect()
+    staff.wait_ready()
+    h1.issue(live_server)
+    staff.wait_for(lambda evs: len(hall_events(evs)) == 1)
+    # Committed by another process (here: the test's) and published only there, as a CLI job
+    # without Redis would, or lost on the bus.
+    record_event(db.session, h1.hall, "case.warning", {"case": "C-1"}, audience="staff")
+    db.session.commit()
+    h1.issue(live_server)
+    events = hall_events(staff.wait_for(lambda evs: len(hall_events(evs)) == 3))
+    assert [(e["type"], e["seq"]) for e in events] == [
+        ("ticket.issued", 1), ("case.warning", 2), ("ticket.issued", 3)]
