@@ -2,7 +2,7 @@
 
 - No token: a public client (display board, phone) may follow ``hall:<code>`` of a known hall
   and ``track:<token>`` of a known ticket: public events only.
-- A staff user's token (or the page's login session): ``staff:<code>`` of a hall in scope
+- A staff user's bearer token: ``staff:<code>`` of a hall in scope
   (``Actor.may_see_hall``); a clerk also ``window:<code>`` of the window they are assigned to
   or signed in at.
 - A device token: a display or kiosk follows the public room of its own hall, a pad its window.

@@ -21,7 +21,6 @@ import logging
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, request
-from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 from sqlalchemy import func, or_, select
 
@@ -29,7 +28,7 @@ from realtime.access import Follow, Refused, Request, plan
 from realtime.models import Event, EventCounter
 from realtime.publish import NAMESPACE, replay_clause
 from service_hall.auth.actor import Actor
-from service_hall.auth.operations import actor_for_user, actor_from_bearer
+from service_hall.auth.operations import actor_from_bearer
 from service_hall.extensions import db, socketio
 
 log = logging.getLogger(__name__)
@@ -53,10 +52,9 @@ _clients: dict[str, Client] = {}  # this process's connections, by sid
 
 
 def _actor(token: str | None) -> Actor | None:
+    """No token: a public client, even from a browser with a staff login (a public screen must
+    never get staff events because someone signed in on it)."""
     if token is None:
-        # A page of our own (same origin, see cors_allowed_origins) with a signed-in clerk.
-        if current_user and current_user.is_authenticated:
-            return actor_for_user(current_user._get_current_object())
         return None
     settings = current_app.config["SERVICE_HALL"]
     actor = actor_from_bearer(token, secret=settings.secret_key, hours=settings.token_hours)
