@@ -13,6 +13,7 @@ from sqlalchemy import and_, select, true
 
 from realtime.events import set_publisher
 from realtime.models import Event
+from service_hall.catalog.models import Hall
 from service_hall.extensions import db, socketio
 
 NAMESPACE = "/live"
@@ -81,8 +82,9 @@ def read_log(app: Flask, manager, hall_code: str, first: int, last: int) -> list
     process's clients (for ``realtime.sequencer`` when a published event went missing)."""
     with app.app_context():
         try:
-            rows = db.session.scalars(select(Event).where(
-                Event.hall_code == hall_code, Event.seq >= first, Event.seq <= last)
+            # Through the hall's id: (hall_id, seq) is the log's index.
+            rows = db.session.scalars(select(Event).join(Hall, Hall.id == Event.hall_id).where(
+                Hall.code == hall_code, Event.seq >= first, Event.seq <= last)
                 .order_by(Event.seq)).all()
             found = [(row.seq, row.type, row.envelope(), rooms_for(row)) for row in rows]
         finally:

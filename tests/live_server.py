@@ -158,8 +158,21 @@ class LiveClient:
         self.refusal: dict | None = None
         self._changed = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
+        self._in_wire_order(self.sio)
         self.sio.on("*", self._record, namespace=NAMESPACE)
         self.sio.on("connect_error", self._refused, namespace=NAMESPACE)
+
+    @staticmethod
+    def _in_wire_order(sio: socketio.Client) -> None:
+        """The threaded client runs each incoming message in a thread of its own, so handlers
+        can see events out of the order they came in (a browser's client does not). Order is
+        what these tests check: handle messages on the read loop, one after the other."""
+        trigger = sio.eio._trigger_event
+
+        def in_order(event, *args, run_async=False, **kwargs):
+            return trigger(event, *args, run_async=False, **kwargs)
+
+        sio.eio._trigger_event = in_order
 
     def _record(self, event, data=None):
         with self._changed:

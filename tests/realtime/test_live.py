@@ -13,6 +13,7 @@ from service_hall.auth.models import Device
 from service_hall.auth.operations import hash_device_token
 from service_hall.extensions import db
 from tests.conftest import IS_POSTGRES
+from tests.factories import token_for
 from tests.live_server import LiveClient
 from tests.realtime.helpers import ENVELOPE_KEYS, HallDriver, hall_events, seqs, settle
 from windows.models import Window
@@ -49,13 +50,17 @@ def test_display_gets_every_call_of_its_hall_and_nothing_else(live_server, clien
     display = connect(live_server, token=factory.device(h1.hall, "display")).connect()
     assert display.wait_ready()["seq"] == 0
 
-    h1.open(live_server, 0), h1.open(live_server, 1), h2.open(live_server, 0)
-    h1.issue(live_server, 3), h2.issue(live_server, 2)
-    h1.act(live_server, 0, "call-next"), h2.act(live_server, 0, "call-next")
-    h1.act(live_server, 1, "call-next"), h1.act(live_server, 0, "no-show")
-    h2.act(live_server, 0, "no-show"), h2.act(live_server, 0, "call-next")
-    h1.act(live_server, 0, "call-next")
-    last = h1.issue(live_server)[0]  # events of one process arrive in publish order
+    for hall, window in ((h1, 0), (h1, 1), (h2, 0)):
+        hall.open(live_server, window)
+    h1.issue(live_server, 3)
+    h2.issue(live_server, 2)
+    for hall, window, action in ((h1, 0, "call-next"), (h2, 0, "call-next"),
+                                 (h1, 1, "call-next"), (h1, 0, "no-show"),
+                                 (h2, 0, "no-show"), (h2, 0, "call-next"),
+                                 (h1, 0, "call-next")):
+        hall.act(live_server, window, action)
+    # A fence: an H2 event wrongly sent to this display would have come before it.
+    last = h1.issue(live_server)[0]
 
     events = hall_events(display.wait_for(lambda evs: any(
         d.get("data", {}).get("number") == last for _, d in evs if isinstance(d, dict))))
@@ -144,7 +149,8 @@ def test_pad_follows_only_its_window(live_server, factory, client, connect):
         "data"]["code"] == "not_your_window"
     pad = connect(live_server, token="dev.pad-H1-1").connect()
     pad.wait_ready()
-    h1.open(live_server, 1), h1.open(live_server, 0)
+    h1.open(live_server, 1)
+    h1.open(live_server, 0)
     events = hall_events(pad.wait_for(lambda evs: len(hall_events(evs)) == 1))
     assert [(e["type"], e["data"]["window_code"]) for e in events] == [
         ("window.state", "H1-1")]
@@ -276,3 +282,24 @@ def test_an_event_that_never_reached_the_server_is_read_from_the_log_in_order(
     events = hall_events(staff.wait_for(lambda evs: len(hall_events(evs)) == 3))
     assert [(e["type"], e["seq"]) for e in events] == [
         ("ticket.issued", 1), ("case.warning", 2), ("ticket.issued", 3)]
+
+
+def test_supervisor_subscribes_to_a_township_with_since(live_server, factory, client, connect):
+    county = HallDriver(factory.hall_setup("C1", windows=1, items=1), client)
+    town = HallDriver(factory.hall_setup("T1", windows=1, items=1, level="township",
+                                         parent=county.hall), client)
+    factory.hall_setup("C2", windows=1, items=1)  # another county
+    factory.user("sup-C1", "supervisor", county.hall)
+    supervisor = connect(live_server, token=token_for(client, "sup-C1")).connect()
+    assert supervisor.wait_ready()["hall"] == "C1"
+    town.issue(live_server, 2)
+
+    assert supervisor.call("subscribe", {"hall": "C2"})["error"]["code"] == "out_of_scope"
+    assert supervisor.call("subscribe", {"hall": "T1", "since": 0}) == {
+        "hall": "T1", "rooms": ["staff:T1"]}
+    town.issue(live_server)
+    events = supervisor.wait_for(lambda evs: len(hall_events(evs)) == 3)
+    assert [(e["hall"], e["seq"]) for e in hall_events(events)] == [
+        ("T1", 1), ("T1", 2), ("T1", 3)]
+    assert [e for e, _ in events] == ["ready", "error", "ticket.issued", "ticket.issued",
+                                      "ready", "ticket.issued"]  # replay, ready, live
