@@ -8,6 +8,10 @@ database; the fixtures stop every process they started. Plugged into every test 
 - ``start_servers(n, redis_url=None, channel=None, **env)``: processes for one test (several
   processes share Redis on their own channel), stopped after the test;
 - :class:`LiveClient`: a ``socketio.Client`` on ``/live`` that records what it receives.
+
+On SQLite every transaction starts with BEGIN IMMEDIATE, reads included: end the test's own
+transaction (``db.session.commit()``) before driving a server, or the server waits for the lock.
+Servers keep their rate limits (e.g. 600 tickets a minute per client address).
 """
 from __future__ import annotations
 
