@@ -20,6 +20,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     ext.migrate.init_app(app, ext.db, directory=str(settings_root() / "migrations"))
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=_locale)
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     ext.limiter.init_app(app)
@@ -85,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
     from kiosks.views import bp as kiosk_pages
     from service_hall.auth.views import bp as auth_pages
     from service_hall.pages import bp as pages
+    from windows.views import bp as window_pages
     app.register_blueprint(kiosk_pages)
+    app.register_blueprint(window_pages)
     app.register_blueprint(auth_pages)
     app.register_blueprint(pages)
