@@ -60,5 +60,6 @@ function onHallEvent(event) {
 }
 
 const since = Number.parseInt(card.dataset.seq, 10);
-connectLive({ auth: { track: token }, since, onEvent: onOwnEvent, onStatus: banner });
-connectLive({ auth: { hall: card.dataset.hall }, since, onEvent: onHallEvent });
+connectLive({ auth: { track: token }, since, onEvent: onOwnEvent, onStatus: banner,
+              onResync: refresh });
+connectLive({ auth: { hall: card.dataset.hall }, since, onEvent: onHallEvent, onResync: refreshSoon });

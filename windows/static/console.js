@@ -123,4 +123,5 @@ connectLive({
   since: Number.parseInt(root.dataset.seq, 10),
   onEvent: (event) => { if (concernsMe(event)) refreshSoon(); },
   onStatus: liveBanner($("live-lost")),
+  onResync: refresh,
 });

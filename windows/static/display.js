@@ -101,12 +101,19 @@ function showWaiting(rows) {
   }));
 }
 
-const refreshCounts = debounce(async () => {
+async function reloadBoard(withCalls = false) {
   try {
     const answer = await fetch(board.dataset.board, { cache: "no-store" });
-    if (answer.ok) showWaiting((await answer.json()).waiting);
+    if (!answer.ok) return;
+    const state = await answer.json();
+    showWaiting(state.waiting);
+    if (withCalls) {
+      $("calls").replaceChildren();
+      for (const call of state.calls.slice().reverse()) showCall(call);
+    }
   } catch (error) { /* offline: the next event tries again */ }
-}, 700);
+}
+const refreshCounts = debounce(() => reloadBoard(false), 700);
 
 function onEvent(event) {
   const data = event.data || {};
@@ -128,4 +135,4 @@ setInterval(tick, 15000);
 const token = deviceToken();
 const auth = token ? { token, hall: board.dataset.hall } : { hall: board.dataset.hall };
 connectLive({ auth, since: Number.parseInt(board.dataset.seq, 10), onEvent,
-              onStatus: liveBanner($("live-lost")) });
+              onStatus: liveBanner($("live-lost")), onResync: () => reloadBoard(true) });
