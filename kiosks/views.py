@@ -1,6 +1,7 @@
 """Citizen-facing pages: the kiosk, the ticket tracking page, the printable ticket, its QR code."""
 from __future__ import annotations
 
+import os
 from itertools import groupby
 
 from flask import Blueprint, Response, abort, render_template, url_for
@@ -22,7 +23,7 @@ bp = Blueprint("kiosks", __name__, template_folder="templates", static_folder="s
                static_url_path="/static/kiosks")
 
 STATUS_LABELS = {
-    "waiting": _l("等候中"), "called": _l("请到窗口办理"), "serving": _l("正在办理"),
+    "waiting": _l("等候中"), "called": _l("已叫号"), "serving": _l("正在办理"),
     "done": _l("已办结"), "no_show": _l("已过号"), "transferred": _l("已转办"),
     "cancelled": _l("已取消"),
 }
@@ -40,6 +41,13 @@ def page_ticket(token: str):
         return ticket_by_track_token(token)
     except ApiError:
         abort(404)
+
+
+@bp.app_template_filter("short_department")
+def short_department(name: str, hall_name: str) -> str:
+    """"绥德县公安局" in "绥德县政务服务中心" → "公安局": the county's name is on the screen already."""
+    common = os.path.commonprefix([name, hall_name])
+    return name[len(common):] if len(common) >= 2 and len(name) - len(common) >= 2 else name
 
 
 def last_seq(hall: Hall) -> int:

@@ -1,8 +1,6 @@
 """Window pages: the clerk's console and the hall display board."""
 from __future__ import annotations
 
-import os
-
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from kiosks.models import Ticket
-from kiosks.views import last_seq, page_hall, status_labels
+from kiosks.views import last_seq, page_hall, short_department, status_labels
 from service_hall.auth.operations import issue_token
 from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import offered_items
@@ -127,7 +125,7 @@ def waiting_by_category(hall: Hall) -> list[dict]:
     labels: dict[str, list[str]] = {}
     for item in offered_items(hall):
         names = labels.setdefault(item.prefix, [])
-        short = _short_department(item.department.name, hall.name)
+        short = short_department(item.department.name, hall.name)
         if short not in names:
             names.append(short)
     prefix = func.substr(Ticket.number, 1, 1)
@@ -145,12 +143,6 @@ def waiting_by_category(hall: Hall) -> list[dict]:
             label = "、".join(names[:2]) + (_("等") if len(names) > 2 else "")
         rows.append({"category": letter, "label": label, "waiting": counts.get(letter, 0)})
     return rows
-
-
-def _short_department(name: str, hall_name: str) -> str:
-    """"绥德县公安局" in "绥德县政务服务中心" → "公安局": the county's name is on the board already."""
-    common = os.path.commonprefix([name, hall_name])
-    return name[len(common):] if len(common) >= 2 and len(name) - len(common) >= 2 else name
 
 
 def board_state(hall: Hall) -> dict:

@@ -1,6 +1,7 @@
 """English translations of the UI (msgids are the Chinese originals).
 
-Edit here, then rebuild the catalog: ``python -m service_hall.translations.en`` writes
+Edit here, then rebuild the catalog: extract the marked strings (the command is at the top of
+``babel.cfg``), then ``python -m service_hall.translations.en`` writes
 ``en/LC_MESSAGES/messages.po`` and the compiled ``messages.mo`` (both committed).
 ``tests/test_translations.py`` fails when a string marked in the code has no entry here.
 """
@@ -48,7 +49,7 @@ EN = {
     "排队凭条": "Queue ticket",
     "接口文档": "API documentation",
     "搜索事项": "Search services",
-    "搜索事项名称，如：身份证、营业执照": "Search a service, e.g. ID card, business licence",
+    "输入事项或部门名称，如：证明、社保、不动产": "Type a service or department, e.g. certificate, social security",
     "操作失败：": "Failed: ",
     "政务服务中心排队叫号与办件管理系统": "Queue, window and case management for the service centre",
     "暂停": "Pause",
@@ -99,7 +100,7 @@ EN = {
     "重呼": "Recall",
     "预计等候": "Estimated wait",
     "等候中": "Waiting",
-    "请到窗口办理": "Called: go to the window",
+    "已叫号": "Called",
     "正在办理": "Being served",
     "已办结": "Done",
     "已过号": "Missed (no-show)",

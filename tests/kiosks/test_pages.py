@@ -64,7 +64,7 @@ def test_track_page_shows_the_window_once_called(client, factory):
     client.put("/api/v1/windows/C1-2/state", json={"state": "idle"}, headers=bearer(token))
     assert client.post("/api/v1/windows/C1-2/call-next", headers=bearer(token)).status_code == 200
     html = client.get(f"/t/{mine['track_token']}").get_data(as_text=True)
-    assert "请到窗口办理" in html and '<strong id="window">2</strong>' in html
+    assert "已叫号" in html and '<strong id="window">2</strong>' in html
 
 
 def test_unknown_track_token_is_404(client, factory):

@@ -88,6 +88,7 @@ function showCall(data) {
 
 function showWaiting(rows) {
   const list = $("waiting");
+  list.classList.toggle("many", rows.length > 10);
   list.replaceChildren(...rows.map((r) => {
     const li = document.createElement("li");
     li.dataset.category = r.category;
