@@ -221,4 +221,13 @@ def test_kiosk_retries_with_the_same_key_after_a_network_break(browser, pages_se
     page.get_by_role("button", name=re.compile("个体工商户设立登记")).click()
     expect(page.locator("#t-number")).to_have_text("B002")
     assert len(set(keys)) == 2
+    # The green channel is one tap, no reason asked: the next ticket is a V number.
+    page.click("#done")
+    page.click("#green")
+    expect(page.locator("#green-note")).to_be_visible()
+    page.get_by_role("button", name=re.compile("公安局")).click()
+    page.get_by_role("button", name=re.compile("居民身份证换领")).click()
+    expect(page.locator("#t-number")).to_have_text("V001")
+    page.click("#done")
+    expect(page.locator("#green")).to_have_attribute("aria-pressed", "false")  # reset for the next person
     context.close()
