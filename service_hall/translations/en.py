@@ -49,7 +49,7 @@ EN = {
     "排队凭条": "Queue ticket",
     "接口文档": "API documentation",
     "搜索事项": "Search services",
-    "输入事项或部门名称，如：证明、社保、不动产": "Type a service or department, e.g. certificate, social security",
+    "输入事项或部门名称，如：证明、社保、不动产": "Search services or departments",
     "操作失败：": "Failed: ",
     "政务服务中心排队叫号与办件管理系统": "Queue, window and case management for the service centre",
     "暂停": "Pause",
