@@ -146,3 +146,23 @@ def test_display_board_window_numbers_in_full(client, factory):
 def test_display_of_unknown_hall_is_404(client, factory):
     assert client.get("/display/NOPE").status_code == 404
     assert client.get("/display/NOPE/board.json").status_code == 404
+
+
+def test_every_screen_in_english_with_strict_csp(client, factory):
+    setup = factory.hall_setup()
+    ticket = _issue(client, setup)
+    login(client, setup["clerks"][0].username)
+    pages = {"/kiosk/C1?lang=en": "Take a ticket", "/display/C1": "Latest calls",
+             f"/t/{ticket['track_token']}": "Your number", "/console": "Call next",
+             f"/ticket/{ticket['track_token']}/print": "Queue ticket", "/": "Hall screens"}
+    from flask_babel import refresh
+    for url, label in pages.items():
+        refresh()  # the test's app context outlives requests; Flask-Babel caches the locale on it
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        assert label in answer.get_data(as_text=True), url
+        assert "script-src 'self'" in answer.headers["Content-Security-Policy"], url
+    refresh()
+    assert client.get("/display/C1?lang=zh").status_code == 200  # back to Chinese, remembered
+    refresh()
+    assert "最近叫号" in client.get("/display/C1").get_data(as_text=True)
