@@ -157,6 +157,6 @@ def display(hall_code: str):
 
 
 @bp.route("/display/<hall_code>/board.json")
-@limiter.limit("120/minute")
+@limiter.limit("300/minute")  # several boards of a hall may share one address
 def display_board(hall_code: str):
     return jsonify(board_state(page_hall(hall_code)))

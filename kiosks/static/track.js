@@ -28,7 +28,8 @@ async function refresh() {
     if (answer.ok) render(await answer.json());
   } catch (error) { /* offline: the next event tries again */ }
 }
-const refreshSoon = debounce(refresh, 800);
+// Phones in the hall share one public address (and its rate limit): spread their re-reads.
+const refreshSoon = debounce(refresh, 800 + Math.floor(Math.random() * 2000));
 
 const STATUS_OF = {
   "ticket.called": "called", "ticket.recalled": "called", "ticket.started": "serving",
