@@ -54,6 +54,10 @@ class Settings:
     token_hours: int = field(default_factory=lambda: int(env("TOKEN_HOURS", "12") or 12))
     # The hall's ticket printer (kiosks.printing): network:HOST:PORT, usb:VID:PID, file:PATH or "".
     printer: str = field(default_factory=lambda: env("PRINTER", "") or "")
+    # Key for applicants' personal data (SPEC 7); derived from SECRET_KEY when unset.
+    data_key: str | None = field(default_factory=lambda: env("DATA_KEY") or None)
+    yellow_days: int = field(default_factory=lambda: int(env("YELLOW_DAYS", "1") or 1))
+    rectify_days: int = field(default_factory=lambda: int(env("RECTIFY_DAYS", "15") or 15))
 
     def flask_config(self) -> dict:
         return {
@@ -68,6 +72,7 @@ class Settings:
             "JSON_SORT_KEYS": False,
             "BABEL_DEFAULT_LOCALE": "zh",
             "WTF_CSRF_TIME_LIMIT": None,
+            "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # the largest body: a catalog sheet (≤ 5 MB)
         }
 
     def summary(self) -> str:
@@ -89,5 +94,6 @@ def _ratio(text: str | None) -> tuple[int, int]:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False},
+                "pool_size": 10, "max_overflow": 30, "pool_timeout": 120}
+    return {"pool_size": 10, "max_overflow": 30, "pool_timeout": 120, "pool_pre_ping": True}

@@ -110,6 +110,8 @@ EN = {
     "空闲": "Open, idle",
     "办理中": "Serving",
     "预约": "Appointments",
+    "事项目录": "Item catalog",
+    "管理员维护部门、事项、窗口": "Administrators keep departments, items, windows",
 }
 
 
