@@ -244,7 +244,7 @@ def transfer(window: Window, *, actor: Actor, now: datetime, item: ServiceItem |
                    to_item=moved.item.code, to_window=target.code if target else None)
     ticket.finished_at = now
     db.session.flush()
-    # The citizen's QR code now follows the new ticket: tell its track room.
+    # Sent to the citizen's QR code, which now follows the moved ticket.
     _ticket_event(window, ticket, "ticket.transferred", track_token=moved.track_token,
                   to_item_code=moved.item.code,
                   to_window_number=target.number if target else None)

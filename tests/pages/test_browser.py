@@ -53,14 +53,6 @@ def browser():
 
 
 @pytest.fixture()
-def live_namespace(app):
-    # Until the /live namespace (branch realtime) is merged there is nothing to push events.
-    from service_hall.extensions import socketio
-    if not any(getattr(h, "namespace", None) == "/live" for h in socketio.namespace_handlers):
-        pytest.skip("the /live Socket.IO namespace is not in this build yet (realtime branch)")
-
-
-@pytest.fixture()
 def shots(tmp_path):
     folder = DOCS if os.environ.get("SERVICE_HALL_SCREENSHOTS") == "docs" else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,11 +90,10 @@ def _demo_hall(factory):
     return setup
 
 
-def test_kiosk_to_console_to_board_and_phone(browser, live_namespace, pages_server, factory,
-                                             shots):
+def test_kiosk_to_console_to_board_and_phone(browser, live_server, factory, shots):
     from playwright.sync_api import expect
     setup = _demo_hall(factory)
-    base = pages_server.url
+    base = live_server.url
 
     # The display board (a registered display device) and the window console are open first.
     display = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
@@ -192,7 +183,7 @@ def test_kiosk_to_console_to_board_and_phone(browser, live_namespace, pages_serv
         page.context.close()
 
 
-def test_kiosk_retries_with_the_same_key_after_a_network_break(browser, pages_server, factory):
+def test_kiosk_retries_with_the_same_key_after_a_network_break(browser, live_server, factory):
     """The first answer is lost on the way back: the kiosk retries with the same
     Idempotency-Key and shows the ticket the server issued first, never a second one."""
     from playwright.sync_api import expect
@@ -210,7 +201,7 @@ def test_kiosk_retries_with_the_same_key_after_a_network_break(browser, pages_se
         return route.fulfill(response=response)
 
     page.route("**/api/v1/halls/SD/tickets", lose_first_answer)
-    page.goto(f"{pages_server.url}/kiosk/SD?device={setup['kiosk']}")
+    page.goto(f"{live_server.url}/kiosk/SD?device={setup['kiosk']}")
     page.fill("#search", "个体 登记")
     page.get_by_role("button", name=re.compile("个体工商户设立登记")).click()
     expect(page.locator("#t-number")).to_have_text("B001", timeout=10000)
