@@ -131,7 +131,8 @@ def cancel_ticket(ticket: Ticket, *, actor: Actor) -> Ticket:
     ticket.status = "cancelled"
     audit(actor, "ticket.cancel", "ticket", ticket.id, hall_id=ticket.hall_id,
           from_state="waiting", to_state="cancelled")
-    record_event(db.session, ticket.hall, "ticket.cancelled", {"number": ticket.number},
+    record_event(db.session, ticket.hall, "ticket.cancelled",
+                 {"number": ticket.number, "item_code": ticket.item.code},
                  track_token=ticket.track_token)
     return ticket
 

@@ -116,7 +116,9 @@ def _register_blueprints(app: Flask) -> None:
     from service_hall.auth.views import bp as auth_pages
     from service_hall.catalog.views import bp as catalog_pages
     from service_hall.pages import bp as pages
+    from windows.views import bp as window_pages
     app.register_blueprint(kiosk_pages)
+    app.register_blueprint(window_pages)
     app.register_blueprint(auth_pages)
     app.register_blueprint(catalog_pages)
     app.register_blueprint(pages)

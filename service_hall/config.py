@@ -59,6 +59,8 @@ class Settings:
     green_ratio: tuple[int, int] = field(default_factory=lambda: _ratio(env("GREEN_RATIO", "1:2")))
     pause_max_minutes: int = field(default_factory=lambda: int(env("PAUSE_MAX_MINUTES", "15") or 15))
     token_hours: int = field(default_factory=lambda: int(env("TOKEN_HOURS", "12") or 12))
+    # The hall's ticket printer (kiosks.printing): network:HOST:PORT, usb:VID:PID, file:PATH or "".
+    printer: str = field(default_factory=lambda: env("PRINTER", "") or "")
     # Key for applicants' personal data (SPEC 7); derived from SECRET_KEY when unset.
     data_key: str | None = field(default_factory=lambda: env("DATA_KEY") or None)
     yellow_days: int = field(default_factory=lambda: int(env("YELLOW_DAYS", "1") or 1))
@@ -85,7 +87,8 @@ class Settings:
         if "@" in url:  # hide credentials
             url = url.split("://")[0] + "://…@" + url.split("@", 1)[1]
         return (f"role={self.role} node={self.node_code or '-'} db={url} "
-                f"bus={'redis:' + self.redis_channel if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode}")
+                f"bus={'redis:' + self.redis_channel if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode} "
+                f"printer={self.printer.partition(':')[0] or '-'}")
 
 
 def _ratio(text: str | None) -> tuple[int, int]:

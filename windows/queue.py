@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from kiosks.models import Ticket
 from service_hall.clock import service_day
@@ -82,3 +82,9 @@ def claim_next(window: Window, *, now: datetime, ratio: tuple[int, int]) -> tupl
         if ticket is not None:
             return ticket, name
     return None
+
+
+def waiting_for_window(window: Window, *, now: datetime) -> int:
+    """How many tickets this window could call now (same rule as :func:`claim_next`)."""
+    base = _candidates(window, now).limit(None).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
