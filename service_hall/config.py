@@ -103,4 +103,4 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False},
                 "pool_size": 10, "max_overflow": 30, "pool_timeout": 120}
-    return {"pool_size": 10, "max_overflow": 30, "pool_timeout": 120, "pool_pre_ping": True}
+    return {"pool_size": 10, "max_overflow": 15, "pool_timeout": 120, "pool_pre_ping": True}
