@@ -1,4 +1,4 @@
-"""supervision letters and letter counters
+"""supervision letters and letter counters; index of cases by hall and due date
 
 Revision ID: 13945c063916
 Revises: 64ba255bd8eb
@@ -48,10 +48,13 @@ def upgrade():
     with op.batch_alter_table('letters', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_letters_county_id'), ['county_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_letters_month'), ['month'], unique=False)
+    # The month's due cases of a hall, for the reminder letters.
+    op.create_index('ix_cases_hall_due', 'cases', ['hall_id', 'due_on'], unique=False)
 
 
 
 def downgrade():
+    op.drop_index('ix_cases_hall_due', table_name='cases')
     with op.batch_alter_table('letters', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_letters_month'))
         batch_op.drop_index(batch_op.f('ix_letters_county_id'))

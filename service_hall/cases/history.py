@@ -80,7 +80,7 @@ class HistoryParams:
     ratings: bool = True
     # Applicants (encrypted) only on the cases of the last N days: enough for the lists staff
     # and letters show; older history comes without personal data, as from an old system.
-    applicant_days: int = 120
+    applicant_days: int = 62
     timezone: str = "Asia/Shanghai"
 
 
