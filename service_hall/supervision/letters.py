@@ -34,7 +34,7 @@ from service_hall.errors import bad_request
 from service_hall.extensions import db
 from service_hall.ratings.models import Rectification
 from service_hall.stats.queries import rates
-from service_hall.supervision.models import KIND_MARKS, KIND_TITLES, LETTER_KINDS, Letter, LetterCounter
+from service_hall.supervision.models import KIND_MARKS, LETTER_KINDS, Letter, LetterCounter
 from windows.models import Window
 
 REPLY_WORKING_DAYS = 5
@@ -236,7 +236,3 @@ def issue_letters(kind: str, month: str, county: Hall, rules: Rules, *, actor: A
         if letter is not None:
             issued.append((letter, created))
     return issued
-
-
-def title_of(kind: str) -> str:
-    return KIND_TITLES[kind]

@@ -76,13 +76,6 @@ def county_for(actor: Actor, code: str | None) -> Hall:
     return county
 
 
-def _period(args) -> tuple[date, date, str]:
-    from service_hall.calendar.api import parse_date
-    end = parse_date(args["to"], "to") if args.get("to") else None
-    start = parse_date(args["from"], "from") if args.get("from") else None
-    return start, end, ""
-
-
 def _rate_rows(answer: dict, label: str) -> list[dict]:
     """Rows in code order (windows by number); cases with no window come last."""
     groups = sorted(answer.get("groups", []), key=lambda g: (
@@ -99,9 +92,10 @@ def build(name: str, ctx: Context, args) -> Table:
 
 
 def _bounds(ctx: Context, args) -> tuple[date, date]:
-    start, end, _ = _period(args)
-    end = end or ctx.today
-    start = start or date(end.year, 1, 1)
+    """The period asked for; by default the year so far."""
+    from service_hall.calendar.api import parse_date
+    end = parse_date(args["to"], "to") if args.get("to") else ctx.today
+    start = parse_date(args["from"], "from") if args.get("from") else date(end.year, 1, 1)
     if start > end:
         raise bad_request("from 不能晚于 to (from must not be after to)", "invalid_period")
     return start, end
