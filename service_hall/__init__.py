@@ -93,6 +93,7 @@ def _import_models() -> None:
     import service_hall.cases.models  # noqa: F401
     import service_hall.catalog.models  # noqa: F401
     import service_hall.ratings.models  # noqa: F401
+    import service_hall.supervision.models  # noqa: F401
     import windows.models  # noqa: F401
 
 
@@ -105,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     import service_hall.catalog.api  # noqa: F401
     import service_hall.ratings.api  # noqa: F401
     import service_hall.stats.api  # noqa: F401
+    import service_hall.supervision.api  # noqa: F401
     import windows.api  # noqa: F401
     from service_hall.api import api
     from service_hall.extensions import csrf
@@ -117,8 +119,10 @@ def _register_blueprints(app: Flask) -> None:
     from service_hall.catalog.views import bp as catalog_pages
     from service_hall.pages import bp as pages
     from windows.views import bp as window_pages
+    from service_hall.supervision.views import bp as supervision_pages
     app.register_blueprint(kiosk_pages)
     app.register_blueprint(window_pages)
     app.register_blueprint(auth_pages)
     app.register_blueprint(catalog_pages)
     app.register_blueprint(pages)
+    app.register_blueprint(supervision_pages)

@@ -65,6 +65,10 @@ class Settings:
     data_key: str | None = field(default_factory=lambda: env("DATA_KEY") or None)
     yellow_days: int = field(default_factory=lambda: int(env("YELLOW_DAYS", "1") or 1))
     rectify_days: int = field(default_factory=lambda: int(env("RECTIFY_DAYS", "15") or 15))
+    # On-time completion target of the warning letter (预警函): "99" or "0.99".
+    ontime_target: float = field(default_factory=lambda: _share(env("ONTIME_TARGET", "99")))
+    # Issuing office's abbreviation in letter numbers: 绥政服督〔2026〕第12号.
+    letter_prefix: str = field(default_factory=lambda: env("LETTER_PREFIX", "绥政服") or "绥政服")
 
     def flask_config(self) -> dict:
         return {
@@ -89,6 +93,14 @@ class Settings:
         return (f"role={self.role} node={self.node_code or '-'} db={url} "
                 f"bus={'redis:' + self.redis_channel if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode} "
                 f"printer={self.printer.partition(':')[0] or '-'}")
+
+
+def _share(text: str | None) -> float:
+    value = float(text or 99)
+    value = value / 100 if value > 1 else value
+    if not 0 < value <= 1:
+        raise ValueError("SERVICE_HALL_ONTIME_TARGET must be a percentage like 99 or 0.99")
+    return value
 
 
 def _ratio(text: str | None) -> tuple[int, int]:

@@ -25,6 +25,8 @@ def staff_links() -> list[dict]:
         {"label": _("窗口工作台"), "hint": _("叫号、重呼、过号、办理、转办、暂停"),
          "url": url_for("windows.console")},
         {"label": _("工作人员登录"), "hint": _("窗口人员、督查、管理员"), "url": url_for("auth.login")},
+        {"label": _("督查工作台"), "hint": _("实时排队、按时办结率、预警、三函"),
+         "url": url_for("supervision.dashboard")},
         {"label": _("事项目录"), "hint": _("管理员维护部门、事项、窗口"),
          "url": url_for("catalog.catalog_page")},
         {"label": _("接口文档"), "hint": "OpenAPI 3", "url": url_for("openapi.openapi_json")},

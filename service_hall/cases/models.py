@@ -33,6 +33,8 @@ class Case(IdMixin, db.Model):
         Index("ix_cases_hall_completed", "hall_id", "completed_on", "outcome"),
         Index("ix_cases_department_completed", "department_id", "completed_on", "outcome"),
         Index("ix_cases_hall_open", "hall_id", "status", "due_on"),
+        # The month's due cases of a hall (reminder letters, 工作提示函).
+        Index("ix_cases_hall_due", "hall_id", "due_on"),
     )
 
     case_no: Mapped[str] = mapped_column(String(60))
