@@ -11,15 +11,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from realtime.events import PENDING, PendingEvent
+from realtime.events import AUDIENCES, COMMITTED, _Snapshot
+from realtime.models import Event, EventCounter
 from realtime.sync.capture import APPLYING, bump_topology
 from realtime.sync.models import SyncLink
 from realtime.sync.registry import SyncedModel, from_wire, register_applier, spec_for_table
-from service_hall.db import insert_for, utcnow
+from service_hall.db import bump_counter, insert_for, utcnow
 
 OPS = ("upsert", "delete")
 
@@ -80,6 +81,7 @@ def apply_entries(session: Session, *, peer: str, entries: list, scope: dict | N
         if any(c.get("t") == "halls" for c in changes):
             bump_topology(session)
         last = seq
+    _write_events(session)
     link.applied_seq = last
     return last
 
@@ -151,19 +153,38 @@ def _owned(spec: SyncedModel, scope: dict | None):
     return spec.table.c[spec.hall_column].in_(list(scope))
 
 
+_statements: dict = {}
+
+
+def _upsert_statement(session: Session, spec: SyncedModel, columns: tuple, deferred: tuple,
+                      owned: bool):
+    """One compiled-once statement per shape: values come as parameters, updates from
+    ``excluded``, the owner check as an expanding ``scope`` parameter."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, spec.name, columns, deferred, owned)
+    stmt = _statements.get(key)
+    if stmt is None:
+        insert = insert_for(session)(spec.table)
+        updates = {name: insert.excluded[name] for name in columns
+                   if name != "id" and name not in deferred}
+        where = (spec.table.c[spec.hall_column].in_(bindparam("scope", expanding=True))
+                 if owned else None)
+        stmt = (insert.on_conflict_do_update(index_elements=["id"], set_=updates, where=where)
+                if updates else insert.on_conflict_do_nothing())
+        stmt = stmt.returning(spec.table.c.id)
+        _statements[key] = stmt
+    return stmt
+
+
 def _upsert(session: Session, spec: SyncedModel, values: dict, scope: dict | None,
             peer: str) -> dict:
     deferred = {name: values[name] for name in spec.deferred if values.get(name) is not None}
-    insert_values = {**values, **{name: None for name in deferred}}
-    updates = {name: value for name, value in values.items()
-               if name != "id" and name not in deferred}
-    insert = insert_for(session)(spec.table).values(**insert_values)
-    if updates:
-        stmt = insert.on_conflict_do_update(index_elements=["id"], set_=updates,
-                                            where=_owned(spec, scope))
-    else:
-        stmt = insert.on_conflict_do_nothing()
-    done = session.execute(stmt.returning(spec.table.c.id)).first()
+    params = {**values, **{name: None for name in deferred}}
+    stmt = _upsert_statement(session, spec, tuple(sorted(params)), tuple(sorted(deferred)),
+                             scope is not None)
+    if scope is not None:
+        params["scope"] = list(scope)
+    done = session.execute(stmt, params).first()
     if done is None and scope is not None:
         raise SyncRefused("not_owner", f"{spec.name} {values['id']} 属于其他节点 "
                                        f"(the county's copy is not owned by {peer})")
@@ -195,19 +216,42 @@ def _set_collections(session: Session, spec: SyncedModel, row_id: uuid.UUID,
                              for rid in remote_ids])
 
 
+RENUMBER = "service_hall.sync.events_to_renumber"
+
+
 def apply_event(session: Session, spec: SyncedModel, values: dict, scope: dict | None) -> None:
-    """A township's event is recorded again in the county's log for that hall (renumbered by the
-    county's counter, published to the county's live clients after the commit)."""
+    """A township's event is recorded again in the county's log for that hall, renumbered by the
+    county's counter (see :func:`_write_events`), and published after the commit."""
     if scope is None:
         raise SyncRefused("not_owner", "events are never handed down")
     at = values.get("at")
-    session.info.setdefault(PENDING, []).append(PendingEvent(
+    audience = values.get("audience")
+    session.info.setdefault(RENUMBER, []).append(dict(
         hall_id=values["hall_id"], hall_code=scope[values["hall_id"]],
         type=str(values.get("type") or "")[:40], data=values.get("data") or {},
-        audience=values.get("audience") if values.get("audience") in ("public", "staff")
-        else "staff",
+        audience=audience if audience in AUDIENCES else "staff",
         window_code=values.get("window_code"), track_token=values.get("track_token"),
         at=at if isinstance(at, datetime) else utcnow()))
+
+
+def _write_events(session: Session) -> None:
+    """One counter bump per hall for the whole batch (seq stays gap-free per hall), rows in
+    order, and the envelopes handed to the publisher after the commit like any event."""
+    pending = session.info.pop(RENUMBER, None)
+    if not pending:
+        return
+    by_hall: dict = {}
+    for event in pending:
+        by_hall.setdefault(event["hall_id"], []).append(event)
+    rows = []
+    for hall_id in sorted(by_hall, key=str):  # fixed lock order
+        events = by_hall[hall_id]
+        last = bump_counter(session, EventCounter, {"hall_id": hall_id}, by=len(events))
+        for seq, event in enumerate(events, start=last - len(events) + 1):
+            rows.append(Event(seq=seq, **event))
+    session.add_all(rows)
+    session.flush()
+    session.info.setdefault(COMMITTED, []).extend(_Snapshot.of(row) for row in rows)
 
 
 register_applier("events", apply_event)

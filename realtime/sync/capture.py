@@ -133,26 +133,24 @@ def _bulk_statement(state) -> None:
               hall_id=hall_id if spec.hall_column else None)
 
 
-def _rows(session: Session, noted: dict) -> list[tuple[SyncedModel, object, dict]]:
-    out = []
-    for item in noted.values():
-        if item.op == "delete":
-            row = {"id": str(item.id)}
-            if item.spec.hall_column:
-                row[item.spec.hall_column] = str(item.hall_id) if item.hall_id else None
-            out.append((item.spec, item.hall_id, {"t": item.spec.name, "id": str(item.id),
-                                                  "op": "delete", "row": row}))
-            continue
-        obj = item.obj
-        if obj is None or obj not in session:
-            obj = session.get(item.spec.cls, item.id, populate_existing=True)
-            if obj is None:
-                continue
-        row = serialize(item.spec, obj, collections=item.collections)
-        out.append((item.spec, item.spec.hall_of(row), {"t": item.spec.name, "id": str(item.id),
-                                                        "op": "upsert", "row": row}))
-    out.sort(key=lambda entry: entry[0].order)  # parents before children (stable)
-    return out
+def _resolve(session: Session, item: _Noted):
+    """(row's hall id, the change as JSON) or None when the row is gone. Serialised lazily:
+    only rows that go somewhere are."""
+    spec = item.spec
+    if item.op == "delete":
+        row = {"id": str(item.id)}
+        if spec.hall_column:
+            row[spec.hall_column] = str(item.hall_id) if item.hall_id else None
+        return item.hall_id, lambda: {"t": spec.name, "id": str(item.id), "op": "delete",
+                                      "row": row}
+    obj = item.obj
+    if obj is None or obj not in session:
+        obj = session.get(spec.cls, item.id, populate_existing=True)
+        if obj is None:
+            return None
+    hall_id = getattr(obj, spec.hall_attr) if spec.hall_attr else None
+    return hall_id, lambda: {"t": spec.name, "id": str(item.id), "op": "upsert",
+                             "row": serialize(spec, obj, collections=item.collections)}
 
 
 TOPOLOGY = "@topology"  # a counter bumped when nodes or halls change: invalidates the caches
@@ -204,23 +202,35 @@ def active_peers(session: Session) -> list[str]:
     return _topology(session, None)[0]
 
 
-def route(session: Session, config: NodeConfig, rows) -> dict[str, list[dict]]:
+def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[dict]]:
+    """Which node gets which change (see the module docstring), parents before children."""
     targets: dict[str, list[dict]] = {}
     if config.role == "township":
-        mine = node_halls(session, config.node_code)
-        for spec, hall_id, change in rows:
-            if spec.direction == "up" and hall_id in mine:
-                targets.setdefault(UPSTREAM, []).append(change)
-        return targets
-    peers, halls = _topology(session, None)
+        peers, halls = [UPSTREAM], node_halls(session, config.node_code)
+    else:
+        peers, halls = _topology(session, None)
     if not peers:
         return targets
-    for spec, hall_id, change in rows:
-        if spec.direction == "down" and spec.scope == "all":
-            for peer in peers:
-                targets.setdefault(peer, []).append(change)
-        elif (spec.direction == "down" or spec.handover) and hall_id in halls:
-            targets.setdefault(halls[hall_id], []).append(change)
+    for item in sorted(noted.values(), key=lambda n: n.spec.order):
+        spec = item.spec
+        if config.role == "township":
+            if spec.direction != "up":
+                continue
+        elif spec.direction == "up" and not spec.handover:
+            continue
+        resolved = _resolve(session, item)
+        if resolved is None:
+            continue
+        hall_id, change = resolved
+        if config.role == "county" and spec.direction == "down" and spec.scope == "all":
+            receivers = peers
+        elif hall_id in halls:
+            receivers = [UPSTREAM if config.role == "township" else halls[hall_id]]
+        else:
+            continue
+        built = change()
+        for peer in receivers:
+            targets.setdefault(peer, []).append(built)
     return targets
 
 
@@ -244,7 +254,7 @@ def _before_commit(session: Session) -> None:
         return
     if any(spec_name == Hall.__tablename__ for spec_name, _id in noted):
         bump_topology(session)
-    targets = route(session, config, _rows(session, noted))
+    targets = route(session, config, noted)
     for target in sorted(targets):  # fixed lock order: no deadlock between committers
         write_entry(session, target, config.node_code, targets[target])
     if targets:

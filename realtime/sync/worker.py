@@ -9,6 +9,7 @@ a break, a restart or a crash loses nothing and applies nothing twice.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -47,6 +48,8 @@ class SyncWorker:
         self.node, self.url, self.token = (settings.node_code, settings.upstream_url,
                                            settings.node_token)
         self.batch = int(env("SYNC_BATCH", "500") or 500)
+        # The county refuses Socket.IO messages over 1 MB (Engine.IO's max_http_buffer_size).
+        self.batch_bytes = int(env("SYNC_BATCH_BYTES", "600000") or 600000)
         self.poll = float(env("SYNC_POLL", "1") or 1)
         self.retry_max = float(env("SYNC_RETRY_MAX", "30") or 30)
         self.call_timeout = float(env("SYNC_TIMEOUT", "30") or 30)
@@ -189,6 +192,7 @@ class SyncWorker:
                     db.session.remove()
             if not entries:
                 return total
+            fetched, entries = len(entries), self._fit(entries)
             answer = self._call(client, "push", {"entries": entries, "head": head})
             error = answer.get("error")
             with self.app.app_context():
@@ -206,8 +210,20 @@ class SyncWorker:
             if error and error.get("code") != "gap":
                 raise SyncError(f"county refused: {error.get('code')}: {error.get('message')}")
             total += len(entries)
-            if not error and len(entries) < self.batch:
+            if not error and fetched < self.batch and len(entries) == fetched:
                 return total
+
+    def _fit(self, entries: list[dict]) -> list[dict]:
+        """As many entries as fit in one message (always the first one)."""
+        size = 0
+        for count, entry in enumerate(entries):
+            size += len(json.dumps(entry))
+            if size > self.batch_bytes:
+                if count == 0:
+                    raise SyncError(f"outbox entry {entry['seq']} ({size} bytes) is larger than "
+                                    f"one sync message ({self.batch_bytes} bytes)")
+                return entries[:count]
+        return entries
 
     def _note_error(self, message: str) -> None:
         try:

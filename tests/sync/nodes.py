@@ -45,7 +45,8 @@ def _pg_base():
 
 
 def database_urls(folder: Path) -> dict[str, str]:
-    """A fresh database per node, copied from one migrated template (built once per process)."""
+    """An empty, migrated database per node: SQLite files copied from a template migrated once
+    per process; PostgreSQL databases migrated once per process, then emptied."""
     base = _pg_base()
     if base is None:
         if "sqlite" not in _template:
@@ -57,29 +58,38 @@ def database_urls(folder: Path) -> dict[str, str]:
             shutil.copyfile(_template["sqlite"], folder / f"{name}.db")
             urls[name] = f"sqlite:///{folder / (name + '.db')}"
         return urls
-    template = f"{base.database}_template"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if "pg" not in _template:
-                _recreate(conn, template)
-                migrate(base.set(database=template).render_as_string(hide_password=False))
-                _template["pg"] = template
-            urls = {}
-            for name in ("county", "town"):
-                db_name = f"{base.database}_{name}"
-                _recreate(conn, db_name, template=template)
-                urls[name] = base.set(database=db_name).render_as_string(hide_password=False)
-    finally:
-        admin.dispose()
+    urls = {name: base.set(database=f"{base.database}_{name}").render_as_string(
+        hide_password=False) for name in ("county", "town")}
+    if "pg" not in _template:  # once per process: create both databases and migrate them
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                for name in urls:
+                    db_name = f"{base.database}_{name}"
+                    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE datname = :n AND pid <> pg_backend_pid()"),
+                                 {"n": db_name})
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}"'))
+                    conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+        finally:
+            admin.dispose()
+        for url in urls.values():
+            migrate(url)
+        _template["pg"] = "migrated"
+    for url in urls.values():
+        _empty(url)
     return urls
 
 
-def _recreate(conn, name: str, template: str | None = None) -> None:
-    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+def _empty(url: str) -> None:
+    from service_hall.extensions import db
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE " + tables + " CASCADE"))
+    finally:
+        engine.dispose()
 
 
 def node_settings(url: str, **overrides) -> Settings:
@@ -195,14 +205,23 @@ class Node:
         settings = node_settings(self.url, **overrides)
         app = create_app(settings)
         with app.app_context():
-            if fast_writes and db.engine.dialect.name == "sqlite":
-                event.listen(db.engine, "connect",
-                             lambda conn, _rec: conn.execute("PRAGMA synchronous=OFF"))
+            if fast_writes:
+                event.listen(db.engine, "connect", _no_fsync)
             try:
                 yield app
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+def _no_fsync(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor.execute("PRAGMA synchronous=OFF")
+    else:
+        cursor.execute("SET synchronous_commit TO OFF")
+        dbapi_connection.commit()
+    cursor.close()
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
