@@ -156,7 +156,7 @@ class Node:
         raise RuntimeError(f"{self.name} not ready after {timeout}s: {self.tail()}")
 
     def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+        return self.log.read_text(errors="replace")[-30000:] if self.log.exists() else ""
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
