@@ -128,7 +128,22 @@ class SyncWorker:
     # -- exchange -----------------------------------------------------------------------------
 
     def _call(self, client, event: str, data: dict) -> dict:
-        answer = client.call(event, data, namespace=NAMESPACE, timeout=self.call_timeout)
+        """Emit and wait for the county's answer; give up at once if the connection drops
+        (python-socketio's own ``call`` would wait for the whole timeout)."""
+        done, box = threading.Event(), []
+
+        def answered(*args):
+            box.append(args[0] if args else None)
+            done.set()
+
+        client.emit(event, data, namespace=NAMESPACE, callback=answered)
+        deadline = time.monotonic() + self.call_timeout
+        while not done.wait(0.1):
+            if not client.connected:
+                raise SyncError(f"connection lost waiting for the answer to {event}")
+            if time.monotonic() > deadline:
+                raise SyncError(f"no answer to {event} within {self.call_timeout:.0f}s")
+        answer = box[0]
         if not isinstance(answer, dict):
             raise SyncError(f"unexpected answer to {event}: {answer!r}")
         return answer

@@ -58,6 +58,14 @@ def test_work_done_while_the_county_is_down_arrives_exactly_once(pair):
     offline = pair.snapshot(pair.town)
     assert len(offline["tickets"]) == 13
     assert pair.town_head() > pair.town_acked()  # queued, not sent
+    # The township's supervisor (an account synced from the county) sees the link state.
+    token = requests.post(pair.town.base + "/api/v1/auth/token",
+                          json={"username": "sup-T1", "password": PASSWORD}, timeout=5).json()
+    link = requests.get(pair.town.base + "/api/v1/sync/status", timeout=5,
+                        headers={"Authorization": f"Bearer {token['token']}"}).json()
+    assert link["role"] == "township" and link["linked"] is True
+    assert link["connected"] is False and link["last_error"]
+    assert link["unsent_backlog"] == pair.town_head() - pair.town_acked() > 0
 
     pair.county.start()
     pair.wait_synced()
