@@ -163,3 +163,18 @@ def test_node_token_and_link_commands(app, county):
     unlinked = runner.invoke(args=["hall", "link", "T1", "--off"])
     assert unlinked.exit_code == 0 and "unlinked" in unlinked.output
     assert db.session.get(Hall, county["T1"]).linked is False
+
+
+def test_status_page_for_supervisors(app, client, factory, county):
+    factory.user("supervisor", "supervisor", None)
+    factory.user("clerk-y", "clerk", db.session.get(Hall, county["C1"]))
+    assert client.get("/sync/status").status_code == 302  # to the sign-in page
+    app.config["WTF_CSRF_ENABLED"] = False
+    client.post("/login", data={"username": "clerk-y", "password": "test-pass"})
+    assert client.get("/sync/status").status_code == 403
+    client.post("/logout")
+    client.post("/login", data={"username": "supervisor", "password": "test-pass"})
+    page = client.get("/sync/status")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "乡镇互联同步状态" in text and "大厅T1 (T1)" in text and "大厅T2 (T2)" in text
