@@ -1,6 +1,8 @@
 """Service Hall: queue and window management for county government service centres."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 
 from service_hall.config import DEMO_SECRET, Settings
@@ -20,18 +22,30 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     ext.migrate.init_app(app, ext.db, directory=str(settings_root() / "migrations"))
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=_locale)
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale  # base.html picks <html lang> with it
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     ext.limiter.init_app(app)
+    from realtime.gate import client_manager
+    from realtime.publish import read_log
+    from realtime.socket import register as register_live
+    register_live(ext.socketio)
     ext.socketio.init_app(app, async_mode=settings.async_mode,
-                          message_queue=settings.redis_url,
-                          cors_allowed_origins=settings.cors_origins or None)
+                          client_manager=client_manager(settings, partial(read_log, app)),
+                          cors_allowed_origins=socket_origins(settings))
 
     with app.app_context():
         from service_hall.db import install_sqlite_locking
         install_sqlite_locking(ext.db.engine)
 
     _import_models()
+
+    @app.teardown_request
+    def _end_transaction(_exc):
+        # A read after the view's commit opens a new transaction; end it with the request so
+        # no connection (or SQLite write lock) is held past it, even if the app context lives on.
+        ext.db.session.rollback()
     _register_blueprints(app)
     from service_hall.errors import register_error_handlers
     register_error_handlers(app)
@@ -43,9 +57,18 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     install_sync(app)
     from service_hall.cli import hall_cli
     app.cli.add_command(hall_cli)
-    from service_hall.security import install_security_headers
+    from service_hall.security import install_input_guards, install_security_headers
+    install_input_guards(app)
     install_security_headers(app)
     return app
+
+
+def socket_origins(settings: Settings) -> list[str] | None:
+    """Origins allowed for Socket.IO: the configured ones, else None, which Engine.IO reads as
+    "the page's own origin only". Never "*"."""
+    if any(origin.strip() == "*" for origin in settings.cors_origins):
+        raise RuntimeError("SERVICE_HALL_CORS_ORIGINS must list origins; '*' is not allowed")
+    return list(settings.cors_origins) or None
 
 
 def settings_root():
@@ -69,7 +92,10 @@ def _import_models() -> None:
     import realtime.sync.models  # noqa: F401
     import service_hall.audit.models  # noqa: F401
     import service_hall.auth.models  # noqa: F401
+    import service_hall.calendar.models  # noqa: F401
+    import service_hall.cases.models  # noqa: F401
     import service_hall.catalog.models  # noqa: F401
+    import service_hall.ratings.models  # noqa: F401
     import windows.models  # noqa: F401
 
 
@@ -78,7 +104,11 @@ def _register_blueprints(app: Flask) -> None:
     import kiosks.api  # noqa: F401
     import realtime.sync.api  # noqa: F401
     import service_hall.auth.api  # noqa: F401
+    import service_hall.calendar.api  # noqa: F401
+    import service_hall.cases.api  # noqa: F401
     import service_hall.catalog.api  # noqa: F401
+    import service_hall.ratings.api  # noqa: F401
+    import service_hall.stats.api  # noqa: F401
     import windows.api  # noqa: F401
     from service_hall.api import api
     from service_hall.extensions import csrf
@@ -88,9 +118,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(openapi_bp)
     from kiosks.views import bp as kiosk_pages
     from service_hall.auth.views import bp as auth_pages
+    from service_hall.catalog.views import bp as catalog_pages
     from service_hall.pages import bp as pages
     app.register_blueprint(kiosk_pages)
     app.register_blueprint(auth_pages)
+    app.register_blueprint(catalog_pages)
     app.register_blueprint(pages)
     from realtime.sync.views import bp as sync_pages
     app.register_blueprint(sync_pages)

@@ -38,6 +38,11 @@ class Settings:
         env("DATABASE_URL") or _default_database_url()))
     secret_key: str = field(default_factory=lambda: env("SECRET_KEY", DEMO_SECRET) or DEMO_SECRET)
     redis_url: str | None = field(default_factory=lambda: env("REDIS_URL") or None)
+    # Socket.IO message-queue channel: deployments (or test runs) sharing a Redis stay apart.
+    redis_channel: str = field(default_factory=lambda: env("REDIS_CHANNEL", "service-hall")
+                               or "service-hall")
+    # A client resuming with more missed events than this is told to reload (``resync``).
+    replay_limit: int = field(default_factory=lambda: int(env("REPLAY_LIMIT", "5000") or 5000))
     role: str = field(default_factory=lambda: env("ROLE", "county") or "county")
     node_code: str | None = field(default_factory=lambda: env("NODE_CODE") or None)
     upstream_url: str | None = field(default_factory=lambda: env("UPSTREAM_URL") or None)
@@ -47,11 +52,17 @@ class Settings:
     # "demo" allows the demo secret; "production" refuses it (see create_app).
     mode: str = field(default_factory=lambda: env("MODE", "demo") or "demo")
     async_mode: str = field(default_factory=lambda: env("ASYNC_MODE", "threading") or "threading")
+    # Origins allowed to open Socket.IO connections besides our own ("*" is refused: with
+    # cookie sessions it would allow cross-site WebSocket hijacking).
     cors_origins: list[str] = field(default_factory=lambda: [
         o.strip() for o in (env("CORS_ORIGINS", "") or "").split(",") if o.strip()])
     green_ratio: tuple[int, int] = field(default_factory=lambda: _ratio(env("GREEN_RATIO", "1:2")))
     pause_max_minutes: int = field(default_factory=lambda: int(env("PAUSE_MAX_MINUTES", "15") or 15))
     token_hours: int = field(default_factory=lambda: int(env("TOKEN_HOURS", "12") or 12))
+    # Key for applicants' personal data (SPEC 7); derived from SECRET_KEY when unset.
+    data_key: str | None = field(default_factory=lambda: env("DATA_KEY") or None)
+    yellow_days: int = field(default_factory=lambda: int(env("YELLOW_DAYS", "1") or 1))
+    rectify_days: int = field(default_factory=lambda: int(env("RECTIFY_DAYS", "15") or 15))
 
     def flask_config(self) -> dict:
         return {
@@ -66,6 +77,7 @@ class Settings:
             "JSON_SORT_KEYS": False,
             "BABEL_DEFAULT_LOCALE": "zh",
             "WTF_CSRF_TIME_LIMIT": None,
+            "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # the largest body: a catalog sheet (≤ 5 MB)
         }
 
     def summary(self) -> str:
@@ -73,7 +85,7 @@ class Settings:
         if "@" in url:  # hide credentials
             url = url.split("://")[0] + "://…@" + url.split("@", 1)[1]
         return (f"role={self.role} node={self.node_code or '-'} db={url} "
-                f"bus={'redis' if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode}")
+                f"bus={'redis:' + self.redis_channel if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode}")
 
 
 def _ratio(text: str | None) -> tuple[int, int]:
@@ -86,5 +98,6 @@ def _ratio(text: str | None) -> tuple[int, int]:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False},
+                "pool_size": 10, "max_overflow": 30, "pool_timeout": 120}
+    return {"pool_size": 10, "max_overflow": 30, "pool_timeout": 120, "pool_pre_ping": True}

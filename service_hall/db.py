@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
-import time
+import threading
 import uuid
 from datetime import date, datetime, timezone
 
@@ -71,55 +71,46 @@ def lock_rows(stmt, *, skip_locked: bool = False):
     return stmt.with_for_update(skip_locked=skip_locked)
 
 
-SQLITE_LOCK_WAIT = 30.0  # seconds a writer waits for the write lock before failing
-
-
-def _gevent_patched() -> bool:
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
-    return monkey.is_module_patched("time")
+WRITER_TIMEOUT = 60  # seconds; like SQLite's busy timeout, never wait for ever
 
 
 def install_sqlite_locking(engine: Engine) -> None:
     """Every SQLite transaction starts with BEGIN IMMEDIATE (see TECH-NOTES: deferred BEGIN
-    fails read-then-write transactions under concurrency), in WAL mode with a busy timeout.
-
-    Under gevent SQLite's own busy wait sleeps in C and blocks every greenlet: when a request
-    yields while holding the write lock (e.g. Flask-Limiter starting a timer) and another
-    greenlet begins a transaction, the process froze until the timeout. There the wait for the
-    write lock is a loop that sleeps cooperatively instead (only BEGIN IMMEDIATE waits in WAL
-    mode: readers never block and commits do not wait)."""
+    fails read-then-write transactions under concurrency), in WAL mode with a busy timeout."""
     if engine.dialect.name != "sqlite":
         return
-    cooperative = _gevent_patched()
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={0 if cooperative else int(SQLITE_LOCK_WAIT * 1000)}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process kills
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # SQLite's busy handler retries at random and starves some waiters under many threads;
+    # queue this process's writers on a lock first so each gets its turn in order.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        if not cooperative:
+        if not writer.acquire(timeout=WRITER_TIMEOUT):
+            raise sqlite3.OperationalError("database is locked (waited for this process's writer)")
+        conn.info["service_hall.writer"] = True
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        raw = conn.connection.driver_connection
-        deadline, delay = time.monotonic() + SQLITE_LOCK_WAIT, 0.001
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)  # patched: other greenlets run, the lock holder finishes
-            delay = min(delay * 2, 0.02)
+        except Exception:
+            _release(conn)
+            raise
+
+    def _release(conn):
+        if conn.info.pop("service_hall.writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def get_by(model, **filters):

@@ -1,7 +1,7 @@
 """township sync outbox and links
 
 Revision ID: 21d149e003d4
-Revises: b9d6f115b039
+Revises: 64ba255bd8eb
 Create Date: 2026-11-27 09:11:09.066234
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '21d149e003d4'
-down_revision = 'b9d6f115b039'
+down_revision = '64ba255bd8eb'
 branch_labels = None
 depends_on = None
 

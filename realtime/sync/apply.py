@@ -92,19 +92,41 @@ def _seq_of(entry) -> int:
     return entry["seq"]
 
 
-def _parse(spec: SyncedModel, change: dict) -> tuple[uuid.UUID, dict]:
+def _parse(spec: SyncedModel, change: dict):
     row = change.get("row")
     if not isinstance(row, dict):
         raise SyncRefused("bad_entry", f"{spec.name}: row must be an object")
     try:
-        row_id = uuid.UUID(str(change.get("id")))
+        row_id = from_wire(spec.pk, row.get(spec.pk.name, change.get("id")))
         values = {column.name: from_wire(column, row[column.name])
                   for column in spec.table.columns
                   if column.name in row and column.name not in spec.exclude}
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         raise SyncRefused("bad_entry", f"{spec.name} {change.get('id')}: {exc}") from exc
-    values["id"] = row_id
+    if row_id is None:
+        raise SyncRefused("bad_entry", f"{spec.name}: no primary key")
+    values[spec.pk.name] = row_id
     return row_id, values
+
+
+def _parent_table(spec: SyncedModel):
+    column, table = spec.parent
+    parent = spec_for_table(table)
+    return spec.table.c[column], parent
+
+
+def _hall_in(session: Session, spec: SyncedModel, values: dict):
+    """The hall a row being applied claims: its hall column, or its parent's at this node."""
+    if spec.hall_column:
+        return values.get(spec.hall_column)
+    if spec.parent:
+        column, parent = _parent_table(spec)
+        parent_id = values.get(column.name)
+        if parent_id is None:
+            return None
+        return session.execute(select(parent.table.c[parent.hall_column])
+                               .where(parent.pk == parent_id)).scalar()
+    return None
 
 
 def apply_changes(session: Session, changes: list, *, scope: dict | None, peer: str) -> None:
@@ -123,7 +145,7 @@ def apply_changes(session: Session, changes: list, *, scope: dict | None, peer: 
         if scope is None and spec.direction == "up" and not spec.handover:
             raise SyncRefused("not_owner", f"{spec.name} is never handed down")
         row_id, values = _parse(spec, change)
-        if scope is not None and values.get(spec.hall_column) not in scope:
+        if scope is not None and _hall_in(session, spec, values) not in scope:
             raise SyncRefused("out_of_scope", f"{spec.name} {row_id}: 大厅不属于节点 {peer} "
                                               f"(row's hall is not served by node {peer})")
         if change["op"] == "delete":
@@ -141,16 +163,25 @@ def apply_changes(session: Session, changes: list, *, scope: dict | None, peer: 
             collections.append((spec, row_id, wanted))
     # Second pass: references that may point at rows of this same entry.
     for spec, row_id, deferred in later:
-        session.execute(update(spec.table).where(spec.table.c.id == row_id).values(**deferred))
+        session.execute(update(spec.table).where(spec.pk == row_id).values(**deferred))
     for spec, row_id, wanted in collections:
         _set_collections(session, spec, row_id, wanted)
+
+
+def _owner_hall(spec: SyncedModel):
+    """SQL expression for the hall of an existing row (through its parent if need be)."""
+    if spec.hall_column:
+        return spec.table.c[spec.hall_column]
+    column, parent = _parent_table(spec)
+    return (select(parent.table.c[parent.hall_column]).where(parent.pk == column)
+            .scalar_subquery())
 
 
 def _owned(spec: SyncedModel, scope: dict | None):
     """SQL condition: the existing copy belongs to the pushing node (always true downstream)."""
     if scope is None:
         return None
-    return spec.table.c[spec.hall_column].in_(list(scope))
+    return _owner_hall(spec).in_(list(scope))
 
 
 _statements: dict = {}
@@ -166,12 +197,12 @@ def _upsert_statement(session: Session, spec: SyncedModel, columns: tuple, defer
     if stmt is None:
         insert = insert_for(session)(spec.table)
         updates = {name: insert.excluded[name] for name in columns
-                   if name != "id" and name not in deferred}
-        where = (spec.table.c[spec.hall_column].in_(bindparam("scope", expanding=True))
-                 if owned else None)
-        stmt = (insert.on_conflict_do_update(index_elements=["id"], set_=updates, where=where)
+                   if name != spec.pk.name and name not in deferred}
+        where = _owner_hall(spec).in_(bindparam("scope", expanding=True)) if owned else None
+        stmt = (insert.on_conflict_do_update(index_elements=[spec.pk.name], set_=updates,
+                                             where=where)
                 if updates else insert.on_conflict_do_nothing())
-        stmt = stmt.returning(spec.table.c.id)
+        stmt = stmt.returning(spec.pk)
         _statements[key] = stmt
     return stmt
 
@@ -186,13 +217,13 @@ def _upsert(session: Session, spec: SyncedModel, values: dict, scope: dict | Non
         params["scope"] = list(scope)
     done = session.execute(stmt, params).first()
     if done is None and scope is not None:
-        raise SyncRefused("not_owner", f"{spec.name} {values['id']} 属于其他节点 "
+        raise SyncRefused("not_owner", f"{spec.name} {values[spec.pk.name]} 属于其他节点 "
                                        f"(the county's copy is not owned by {peer})")
     return deferred
 
 
 def _delete(session: Session, spec: SyncedModel, row_id: uuid.UUID, scope: dict | None) -> None:
-    stmt = delete(spec.table).where(spec.table.c.id == row_id)
+    stmt = delete(spec.table).where(spec.pk == row_id)
     owned = _owned(spec, scope)
     session.execute(stmt if owned is None else stmt.where(owned))
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import get_history
 
 import realtime.events  # noqa: F401  (its before_commit writes events first; we capture them)
 from realtime.sync.models import UPSTREAM, OutboxCounter, OutboxEntry, SyncLink
-from realtime.sync.registry import SyncedModel, serialize, spec_for
+from realtime.sync.registry import SyncedModel, serialize, spec_for, spec_for_table, to_wire
 from service_hall.catalog.models import Hall
 from service_hall.db import bump_counter, utcnow
 
@@ -99,18 +99,30 @@ def _after_flush(session: Session, _context) -> None:
     for obj in session.new:
         spec = spec_for(obj)
         if spec is not None:
-            _note(session, spec, obj.id, "upsert", obj=obj, collections=True)
+            _note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=True)
     for obj in session.dirty:
         spec = spec_for(obj)
         if spec is None or not session.is_modified(obj, include_collections=True):
             continue
         changed = {c.key for c in spec.collections if get_history(obj, c.key).has_changes()}
-        _note(session, spec, obj.id, "upsert", obj=obj, collections=changed)
+        _note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=changed)
     for obj in session.deleted:
         spec = spec_for(obj)
         if spec is not None:
-            hall = getattr(obj, spec.hall_attr) if spec.hall_attr else None
-            _note(session, spec, obj.id, "delete", hall_id=hall)
+            _note(session, spec, spec.key_of(obj), "delete", hall_id=hall_of(session, spec, obj))
+
+
+def hall_of(session: Session, spec: SyncedModel, obj):
+    """The hall a row belongs to: its hall column, or its parent row's."""
+    if spec.hall_attr:
+        return getattr(obj, spec.hall_attr)
+    if spec.parent:
+        column, table = spec.parent
+        parent_spec = spec_for_table(table)
+        parent_id = getattr(obj, spec.mapper.get_property_by_column(spec.table.c[column]).key)
+        parent = session.get(parent_spec.cls, parent_id) if parent_id is not None else None
+        return hall_of(session, parent_spec, parent) if parent is not None else None
+    return None
 
 
 @sa_event.listens_for(Session, "do_orm_execute")
@@ -123,7 +135,7 @@ def _bulk_statement(state) -> None:
     if spec is None or node_config() is None:
         return
     stmt = state.statement
-    pk = spec.table.c.id
+    pk = spec.pk
     hall = spec.table.c[spec.hall_column] if spec.hall_column else pk
     query = select(pk, hall)
     if stmt.whereclause is not None:
@@ -137,20 +149,20 @@ def _resolve(session: Session, item: _Noted):
     """(row's hall id, the change as JSON) or None when the row is gone. Serialised lazily:
     only rows that go somewhere are."""
     spec = item.spec
+    key = to_wire(item.id)
     if item.op == "delete":
-        row = {"id": str(item.id)}
+        row = {spec.pk.name: key}
         if spec.hall_column:
             row[spec.hall_column] = str(item.hall_id) if item.hall_id else None
-        return item.hall_id, lambda: {"t": spec.name, "id": str(item.id), "op": "delete",
-                                      "row": row}
+        return item.hall_id, lambda: {"t": spec.name, "id": key, "op": "delete", "row": row}
     obj = item.obj
     if obj is None or obj not in session:
         obj = session.get(spec.cls, item.id, populate_existing=True)
         if obj is None:
             return None
-    hall_id = getattr(obj, spec.hall_attr) if spec.hall_attr else None
-    return hall_id, lambda: {"t": spec.name, "id": str(item.id), "op": "upsert",
-                             "row": serialize(spec, obj, collections=item.collections)}
+    return hall_of(session, spec, obj), lambda: {
+        "t": spec.name, "id": key, "op": "upsert",
+        "row": serialize(spec, obj, collections=item.collections)}
 
 
 TOPOLOGY = "@topology"  # a counter bumped when nodes or halls change: invalidates the caches

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from realtime.sync import capture
 from realtime.sync.apply import SyncRefused, apply_entries, lock_link
 from realtime.sync.models import OutboxCounter, OutboxEntry, SyncLink
-from realtime.sync.registry import serialize, synced_models
+from realtime.sync.registry import serialize, spec_for_table, synced_models, to_wire
 from service_hall.catalog.models import Hall
 from service_hall.db import utcnow
 from service_hall.errors import bad_request, not_found
@@ -77,9 +77,15 @@ def queue_snapshot(peer: str) -> int:
             continue
         query = select(spec.cls)
         if spec.direction == "up" or spec.scope == "hall":
-            query = query.where(spec.table.c[spec.hall_column].in_(list(halls)))
-        for obj in db.session.scalars(query.order_by(spec.table.c.id)):
-            changes.append({"t": spec.name, "id": str(obj.id), "op": "upsert",
+            if spec.hall_column:
+                query = query.where(spec.table.c[spec.hall_column].in_(list(halls)))
+            else:
+                column, table = spec.parent
+                parent = spec_for_table(table)
+                query = query.where(spec.table.c[column].in_(
+                    select(parent.pk).where(parent.table.c[parent.hall_column].in_(list(halls)))))
+        for obj in db.session.scalars(query.order_by(spec.pk)):
+            changes.append({"t": spec.name, "id": to_wire(spec.key_of(obj)), "op": "upsert",
                             "row": serialize(spec, obj)})
     origin = capture.node_config().node_code if capture.node_config() else "county"
     return capture.write_entry(db.session, peer, origin, changes)

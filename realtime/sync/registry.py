@@ -17,8 +17,11 @@ A model takes part by declaring class attributes, nothing else:
     Node-local columns that are never sent (e.g. sign-in failure counters).
 ``__sync_handover__ = False``
     The county never sends such ``up`` rows down (e.g. its copies of township events).
+``__sync_parent__ = ("case_id", "cases")``
+    For ``up`` rows without a hall column: the row belongs to the hall of its parent row.
 
-Synced models have a single UUID primary key ``id``. Many-to-many collections (relationships
+Synced models have a single-column primary key (a UUID ``id``, or a natural key such as a
+calendar day). Many-to-many collections (relationships
 with a ``secondary`` table) travel with the row as lists of ids under ``"@<name>"``.
 """
 from __future__ import annotations
@@ -55,6 +58,8 @@ class SyncedModel:
     scope: str
     hall_column: str | None
     hall_attr: str | None
+    pk: Column
+    pk_attr: str
     exclude: frozenset[str]
     handover: bool
     snapshot: bool
@@ -64,10 +69,15 @@ class SyncedModel:
     collections: list[Collection] = field(default_factory=list)
     # Custom apply at the receiving end (e.g. events are renumbered in the county's log).
     applier: Callable | None = None
+    # (column here, parent spec's table name) for rows owned through their parent.
+    parent: tuple[str, str] | None = None
 
     @property
     def name(self) -> str:
         return self.table.name
+
+    def key_of(self, obj):
+        return getattr(obj, self.pk_attr)
 
     def hall_of(self, row: dict) -> uuid.UUID | None:
         value = row.get(self.hall_column) if self.hall_column else None
@@ -107,12 +117,15 @@ def _build() -> None:
         if direction not in DIRECTIONS:
             raise ValueError(f"{cls.__name__}.__sync__ must be 'up' or 'down'")
         table = mapper.local_table
-        if [c.name for c in table.primary_key.columns] != ["id"]:
-            raise ValueError(f"synced model {cls.__name__} needs a single primary key 'id'")
+        if len(table.primary_key.columns) != 1:
+            raise ValueError(f"synced model {cls.__name__} needs a single-column primary key")
+        pk = list(table.primary_key.columns)[0]
         scope = getattr(cls, "__sync_scope__", "all")
-        hall_column = getattr(cls, "__sync_hall__", "hall_id" if "hall_id" in table.c else None)
-        if (direction == "up" or scope == "hall") and hall_column not in table.c:
-            raise ValueError(f"synced model {cls.__name__} needs a hall column")
+        hall_column = getattr(cls, "__sync_hall__", "hall_id")
+        hall_column = hall_column if hall_column is not None and hall_column in table.c else None
+        parent = getattr(cls, "__sync_parent__", None)
+        if (direction == "up" or scope == "hall") and hall_column is None and not parent:
+            raise ValueError(f"synced model {cls.__name__} needs a hall column or a parent")
         hall_attr = (mapper.get_property_by_column(table.c[hall_column]).key
                      if hall_column else None)
         deferred = tuple(
@@ -121,6 +134,7 @@ def _build() -> None:
         spec = SyncedModel(
             cls=cls, mapper=mapper, table=table, direction=direction, scope=scope,
             hall_column=hall_column, hall_attr=hall_attr,
+            pk=pk, pk_attr=mapper.get_property_by_column(pk).key, parent=parent,
             exclude=frozenset(getattr(cls, "__sync_exclude__", ())),
             handover=getattr(cls, "__sync_handover__", True),
             snapshot=getattr(cls, "__sync_snapshot__", True),
