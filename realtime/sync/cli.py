@@ -54,7 +54,10 @@ def link_command(hall_code: str, off: bool) -> None:
 def sync_run_command() -> None:
     """At a township: run the sync worker in the foreground (when the server does not)."""
     from realtime.sync.worker import SyncWorker
-    worker = SyncWorker(current_app._get_current_object())
+    try:
+        worker = SyncWorker(current_app._get_current_object())
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc))
     worker.initial_snapshot(wait=True)
     click.echo(f"Township node {worker.node} syncing with {worker.url} (Ctrl-C to stop)")
     worker.run()

@@ -146,3 +146,59 @@ def test_county_changes_are_routed_to_the_nodes_concerned(app, factory):
     factory.user("clerk-t2", "clerk", t2)
     assert _entries("T2")[-1].changes[0]["row"]["username"] == "clerk-t2"
     assert len(_entries("T1")) == 3
+
+
+def test_cases_and_their_holds_sync_by_marking_the_models(app, factory):
+    """Cases (hall column) and holds (owned through their case) travel like tickets."""
+    from datetime import date
+
+    from sqlalchemy import delete
+
+    from realtime.sync.apply import SyncRefused, apply_entries
+    from realtime.sync.capture import node_halls
+    from service_hall.cases.models import Case, CaseHold
+    _county, t1, t2, department, item = _catalog(factory)
+    register_node("T1")
+    db.session.commit()
+    ids = (t1.id, t2.id, department.id, item.id)
+
+    def new_case(hall_id, number):
+        return Case(case_no=number, hall_id=hall_id, department_id=ids[2], item_id=ids[3],
+                    status="on_hold", kind="promise", promised_days=5,
+                    accepted_on=date(2026, 11, 2), due_on=date(2026, 11, 9))
+
+    with township("T1"):
+        case = new_case(ids[0], "T1-20261102-001")
+        db.session.add(case)
+        db.session.add(CaseHold(case=case, kind="materials", reason="缺身份证复印件",
+                                start_on=date(2026, 11, 3)))
+        db.session.commit()
+        entry = _entries("county")[-1]
+        assert [c["t"] for c in entry.changes] == ["cases", "case_holds"]
+        wire = entry.wire()
+        case_id = case.id
+    # The county does not have them yet: remove them here, then apply the township's entry.
+    db.session.execute(delete(CaseHold))
+    db.session.execute(delete(Case))
+    db.session.commit()
+    scope = node_halls(db.session, "T1")
+    apply_entries(db.session, peer="T1", entries=[wire], scope=scope)
+    db.session.commit()
+    hold = db.session.scalars(select(CaseHold)).one()
+    assert hold.case_id == case_id and hold.reason == "缺身份证复印件"
+    assert db.session.get(Case, case_id).status == "on_hold"
+
+    # A hold hung on another township's case is refused.
+    other = new_case(ids[1], "T2-20261102-001")
+    db.session.add(other)
+    db.session.commit()
+    forged = {"seq": 2, "origin": "T1", "changes": [{"t": "case_holds", "id": str(other.id),
+              "op": "upsert", "row": {"id": str(other.id), "case_id": str(other.id),
+                                      "kind": "materials", "reason": "x",
+                                      "start_on": "2026-11-03"}}]}
+    try:
+        apply_entries(db.session, peer="T1", entries=[forged], scope=scope)
+        raise AssertionError("a hold on T2's case was accepted from T1")
+    except SyncRefused as refused:
+        assert refused.code == "out_of_scope"
+    db.session.rollback()
