@@ -18,6 +18,7 @@ OPEN_STATUSES = ("waiting", "called", "serving")
 
 class Ticket(IdMixin, db.Model):
     __tablename__ = "tickets"
+    __sync__ = "up"  # owned by the node serving the hall (realtime.sync.registry)
     __table_args__ = (
         # The call-next scan: waiting tickets of a hall's day, in queue order.
         Index("ix_tickets_queue", "hall_id", "service_day", "status", "item_id", "queue_at"),

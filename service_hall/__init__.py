@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     init_login(app)
     from realtime.publish import install_publisher
     install_publisher(app)
+    from realtime.sync import install_sync
+    install_sync(app)
     from service_hall.cli import hall_cli
     app.cli.add_command(hall_cli)
     from service_hall.security import install_input_guards, install_security_headers
@@ -87,6 +89,7 @@ def _import_models() -> None:
     # Every model must be known to the metadata before migrations or queries run.
     import kiosks.models  # noqa: F401
     import realtime.models  # noqa: F401
+    import realtime.sync.models  # noqa: F401
     import service_hall.audit.models  # noqa: F401
     import service_hall.auth.models  # noqa: F401
     import service_hall.calendar.models  # noqa: F401
@@ -100,6 +103,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     # API modules register their routes on the shared blueprint when imported.
     import kiosks.api  # noqa: F401
+    import realtime.sync.api  # noqa: F401
     import service_hall.auth.api  # noqa: F401
     import service_hall.calendar.api  # noqa: F401
     import service_hall.cases.api  # noqa: F401
@@ -126,3 +130,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_pages)
     app.register_blueprint(pages)
     app.register_blueprint(supervision_pages)
+    from realtime.sync.views import bp as sync_pages
+    app.register_blueprint(sync_pages)

@@ -28,6 +28,7 @@ LIGHT_LEVELS = {"green": 0, "yellow": 1, "red": 2}
 
 class Case(IdMixin, db.Model):
     __tablename__ = "cases"
+    __sync__ = "up"  # owned by the node serving the hall (realtime.sync.registry)
     __table_args__ = (
         UniqueConstraint("hall_id", "case_no", name="uq_cases_hall_case_no"),
         Index("ix_cases_hall_completed", "hall_id", "completed_on", "outcome"),
@@ -84,6 +85,8 @@ class CaseHold(IdMixin, db.Model):
     """A stop of the clock (补正 or 特别程序): working days in (start_on, end_on] do not count."""
 
     __tablename__ = "case_holds"
+    __sync__ = "up"
+    __sync_parent__ = ("case_id", "cases")  # belongs to the hall of its case
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="materials")
