@@ -52,6 +52,11 @@ class Settings:
     green_ratio: tuple[int, int] = field(default_factory=lambda: _ratio(env("GREEN_RATIO", "1:2")))
     pause_max_minutes: int = field(default_factory=lambda: int(env("PAUSE_MAX_MINUTES", "15") or 15))
     token_hours: int = field(default_factory=lambda: int(env("TOKEN_HOURS", "12") or 12))
+    # Behind nginx: how many proxies set X-Forwarded-For/-Proto (0 = served directly). Without
+    # it every kiosk shares the proxy's address and therefore one rate-limit bucket.
+    proxy_hops: int = field(default_factory=lambda: int(env("PROXY_HOPS", "0") or 0))
+    # Rate limits on public endpoints (SPEC 7); only benchmarks turn them off.
+    rate_limits: bool = field(default_factory=lambda: (env("RATE_LIMITS", "1") or "1") != "0")
 
     def flask_config(self) -> dict:
         return {
@@ -66,6 +71,7 @@ class Settings:
             "JSON_SORT_KEYS": False,
             "BABEL_DEFAULT_LOCALE": "zh",
             "WTF_CSRF_TIME_LIMIT": None,
+            "RATELIMIT_ENABLED": self.rate_limits,
         }
 
     def summary(self) -> str:

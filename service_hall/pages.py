@@ -1,8 +1,9 @@
 """The landing page: links to every screen of the county hall."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
-from sqlalchemy import select
+from flask import Blueprint, jsonify, render_template, url_for
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from service_hall.catalog.models import Hall
 from service_hall.extensions import db
@@ -24,3 +25,16 @@ def index():
     county = db.session.scalars(select(Hall).where(Hall.level == "county")
                                 .order_by(Hall.code)).first()
     return render_template("index.html", county=county, links=page_links(county))
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness for the proxy, systemd and monitoring: the process answers and reaches its
+    database. No session, no template, nothing written."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()  # end the read-only transaction (on SQLite: release the lock)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return jsonify({"status": "error", "database": type(exc).__name__}), 503
+    return jsonify({"status": "ok", "database": "ok"})
