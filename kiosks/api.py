@@ -84,8 +84,9 @@ def create_ticket(actor: Actor, hall_code: str, body: dict):
     ticket, _replayed = issue_ticket(hall, item, actor=actor, now=at,
                                      green_channel=bool(body.get("green_channel")),
                                      appointment_at=appointment_at, idempotency_key=key)
+    answer = issued_json(ticket, at=at)  # before commit: nothing expires, nothing is reloaded
     db.session.commit()
-    return jsonify(issued_json(ticket, at=at)), 201
+    return jsonify(answer), 201
 
 
 @endpoint("/track/<token>", "GET", summary="Follow a ticket by its QR code (no personal data)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from kiosks.models import OPEN_STATUSES, IdempotencyKey, Ticket, TicketCounter
 from realtime.events import record_event
@@ -78,9 +78,10 @@ def issue_ticket(hall: Hall, item: ServiceItem, *, actor: Actor, now: datetime,
                            .values(ticket_id=ticket.id))
     audit(actor, "ticket.issue", "ticket", ticket.id, hall_id=hall.id, to_state="waiting",
           details={"number": ticket.number, "item": item.code})
+    waiting, ahead = _queue_counts(ticket)
+    ticket.ahead_at_issue = ahead
     record_event(db.session, hall, "ticket.issued",
-                 {"number": ticket.number, "item_code": item.code,
-                  "waiting": waiting_count(hall, item, day)},
+                 {"number": ticket.number, "item_code": item.code, "waiting": waiting},
                  track_token=ticket.track_token)
     return ticket, False
 
@@ -91,15 +92,33 @@ def waiting_count(hall: Hall, item: ServiceItem, day: date) -> int:
         Ticket.status == "waiting")) or 0
 
 
+def _ahead_of(ticket: Ticket):
+    """Waiting tickets of the same item that will be called first: earlier in the queue, or
+    transferred in (they go ahead of the ordinary queue)."""
+    return or_(Ticket.queue_at < ticket.queue_at, Ticket.transferred_in.is_(True))
+
+
+def _queue_counts(ticket: Ticket) -> tuple[int, int]:
+    """One scan of the item's waiting queue: (waiting including this ticket, waiting ahead)."""
+    waiting, ahead = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((_ahead_of(ticket), 1), else_=0)), 0))
+        .where(Ticket.hall_id == ticket.hall_id, Ticket.service_day == ticket.service_day,
+               Ticket.item_id == ticket.item_id, Ticket.status == "waiting",
+               Ticket.id != ticket.id)).one()
+    return waiting + 1, ahead
+
+
 def waiting_ahead(ticket: Ticket) -> int:
     """Waiting tickets of the same item that will be called first: earlier in the queue, or
     transferred in (they go ahead of the ordinary queue)."""
     if ticket.status != "waiting":
         return 0
+    if ticket.ahead_at_issue is not None:   # counted in the issuing transaction
+        return ticket.ahead_at_issue
     return db.session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.hall_id == ticket.hall_id, Ticket.service_day == ticket.service_day,
         Ticket.item_id == ticket.item_id, Ticket.status == "waiting", Ticket.id != ticket.id,
-        or_(Ticket.queue_at < ticket.queue_at, Ticket.transferred_in.is_(True)))) or 0
+        _ahead_of(ticket))) or 0
 
 
 def mean_service_minutes(item: ServiceItem, hall_id, *, now: datetime) -> float:

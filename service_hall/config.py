@@ -56,13 +56,18 @@ class Settings:
     # it every kiosk shares the proxy's address and therefore one rate-limit bucket.
     proxy_hops: int = field(default_factory=lambda: int(env("PROXY_HOPS", "0") or 0))
     # Rate limits on public endpoints (SPEC 7); only benchmarks turn them off.
+    # Database connections per process (PostgreSQL): a gevent process needs few, and the
+    # server's max_connections is shared by every process.
+    db_pool_size: int = field(default_factory=lambda: int(env("DB_POOL_SIZE", "10") or 10))
+    db_max_overflow: int = field(default_factory=lambda: int(env("DB_MAX_OVERFLOW", "20") or 20))
     rate_limits: bool = field(default_factory=lambda: (env("RATE_LIMITS", "1") or "1") != "0")
 
     def flask_config(self) -> dict:
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url, self.db_pool_size,
+                                                         self.db_max_overflow),
             "SERVICE_HALL": self,
             "PERMANENT_SESSION_LIFETIME": 30 * 60,  # idle timeout (SPEC 7)
             "SESSION_REFRESH_EACH_REQUEST": True,
@@ -90,7 +95,7 @@ def _ratio(text: str | None) -> tuple[int, int]:
     return g, o
 
 
-def _engine_options(url: str) -> dict:
+def _engine_options(url: str, pool_size: int = 10, max_overflow: int = 20) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    return {"pool_size": pool_size, "max_overflow": max_overflow, "pool_pre_ping": True}

@@ -10,7 +10,12 @@ from service_hall.extensions import db
 
 
 def hall_by_code(code: str) -> Hall:
-    hall = db.session.scalars(select(Hall).where(Hall.code == code)).first()
+    # The caller's own hall is usually loaded already (with the actor): no second query.
+    # (Only loaded, unexpired attributes are read: never a refresh query per cached object.)
+    hall = next((obj for obj in db.session.identity_map.values()
+                 if type(obj) is Hall and obj.__dict__.get("code") == code), None)
+    if hall is None:
+        hall = db.session.scalars(select(Hall).where(Hall.code == code)).first()
     if hall is None:
         raise not_found(f"没有编码为 {code} 的大厅 (no hall with code {code!r})", "unknown_hall")
     return hall
