@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         install_sqlite_locking(ext.db.engine)
 
     _import_models()
+    from service_hall.catalog.cache import init_catalog_cache
+    init_catalog_cache(app)
     _register_blueprints(app)
     from service_hall.errors import register_error_handlers
     register_error_handlers(app)
