@@ -33,6 +33,8 @@ class Ticket(IdMixin, db.Model):
         Index("ix_tickets_transfers", "hall_id", "service_day", "status", "queue_at",
               postgresql_where=text("transferred_in = true"),
               sqlite_where=text("transferred_in = 1")),
+        # The wait estimate's "recent service times": latest finished tickets of a hall first.
+        Index("ix_tickets_recent_done", "hall_id", "status", "finished_at"),
     )
 
     hall_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("halls.id"))

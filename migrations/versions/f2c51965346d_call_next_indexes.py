@@ -1,4 +1,5 @@
-"""call-next indexes: queue order per class, partial indexes for appointments and transfers
+"""ticket indexes: call-next order per class, partial indexes for appointments and transfers,
+recent finished tickets for the wait estimate
 
 Revision ID: f2c51965346d
 Revises: b9d6f115b039
@@ -29,10 +30,13 @@ def upgrade():
                               ['hall_id', 'service_day', 'status', 'queue_at'], unique=False,
                               postgresql_where=sa.text('transferred_in = true'),
                               sqlite_where=sa.text('transferred_in = 1'))
+        batch_op.create_index('ix_tickets_recent_done', ['hall_id', 'status', 'finished_at'],
+                              unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_recent_done')
         batch_op.drop_index('ix_tickets_transfers')
         batch_op.drop_index('ix_tickets_appointments')
         batch_op.drop_index('ix_tickets_call_order')
