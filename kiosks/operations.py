@@ -12,7 +12,7 @@ from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.clock import service_day
-from service_hall.db import bump_counter, insert_for
+from service_hall.db import bump_counter, insert_for, new_id
 from service_hall.errors import ApiError, conflict
 from service_hall.extensions import db
 from windows.models import Window, window_items
@@ -26,12 +26,12 @@ def format_number(prefix: str, serial: int) -> str:
     return f"{prefix}{serial:03d}"
 
 
-def _claim_idempotency_key(hall: Hall, key: str, now: datetime) -> Ticket | None:
-    """Insert the key first; if another request holds it (even uncommitted), wait for it and
-    return the ticket it issued."""
+def _claim_idempotency_key(hall: Hall, key: str, now: datetime, ticket_id) -> Ticket | None:
+    """Insert the key first, naming the ticket this transaction will issue; if another request
+    holds it (even uncommitted), wait for it and return the ticket it issued."""
     insert = insert_for(db.session)
     claimed = db.session.execute(
-        insert(IdempotencyKey).values(hall_id=hall.id, key=key, created_at=now)
+        insert(IdempotencyKey).values(hall_id=hall.id, key=key, created_at=now, ticket_id=ticket_id)
         .on_conflict_do_nothing().returning(IdempotencyKey.key)).first()
     if claimed is not None:
         return None
@@ -50,8 +50,9 @@ def issue_ticket(hall: Hall, item: ServiceItem, *, actor: Actor, now: datetime,
     channel, ``Y`` for a checked-in appointment). Returns the ticket and whether it is a replay
     of an earlier request with the same ``Idempotency-Key``."""
     day = service_day(now)
+    ticket_id = new_id()
     if idempotency_key:
-        earlier = _claim_idempotency_key(hall, idempotency_key, now)
+        earlier = _claim_idempotency_key(hall, idempotency_key, now, ticket_id)
         if earlier is not None:
             return earlier, True
     if item.daily_cap is not None:
@@ -65,17 +66,13 @@ def issue_ticket(hall: Hall, item: ServiceItem, *, actor: Actor, now: datetime,
     serial = bump_counter(db.session, TicketCounter,
                           {"hall_id": hall.id, "key": f"no:{prefix}", "day": day})
     ticket = Ticket(
-        hall_id=hall.id, service_day=day, number=format_number(prefix, serial), item_id=item.id,
+        id=ticket_id, hall_id=hall.id, service_day=day, number=format_number(prefix, serial), item_id=item.id,
         status="waiting", green_channel=green_channel, appointment_at=appointment_at,
         queue_at=now, issued_at=now, track_token=secrets.token_urlsafe(16),
         issued_by_user_id=actor.user_id, issued_by_device_id=actor.device_id)
     ticket.item = item
     db.session.add(ticket)
     db.session.flush()
-    if idempotency_key:
-        db.session.execute(update(IdempotencyKey)
-                           .where(IdempotencyKey.hall_id == hall.id, IdempotencyKey.key == idempotency_key)
-                           .values(ticket_id=ticket.id))
     audit(actor, "ticket.issue", "ticket", ticket.id, hall_id=hall.id, to_state="waiting",
           details={"number": ticket.number, "item": item.code})
     waiting, ahead = _queue_counts(ticket)
