@@ -80,8 +80,9 @@ def machine() -> str:
         pass
     pg = redis = nginx = "?"
     try:
-        pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.split()[-1]
-    except OSError:
+        out = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout
+        pg = re.search(r"\d+\.\d+", out).group(0)
+    except (OSError, AttributeError):
         pass
     try:
         nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1]

@@ -30,6 +30,7 @@ from bench.stack import Stack, single_process
 TARGET_RATE = 1000
 TARGET_P99_MS = 50
 OPEN_RATE = 500
+MODEST_RATE = 20    # 72,000 tickets an hour: far above a county hall's peak, within this machine
 PG_POOL = {"db_pool_size": "8", "db_max_overflow": "4"}   # 24 connections for 2 processes
 
 
@@ -250,6 +251,8 @@ def main() -> None:
         for c in levels:
             rows.append(run_closed(stack.url, codes, pids, concurrency=c, seconds=seconds,
                                    label="PG stack"))
+        rows.append(run_open(stack.url, codes, pids, rate=MODEST_RATE, seconds=seconds,
+                             label="PG stack"))
         rows.append(run_open(stack.url, codes, pids, rate=OPEN_RATE, seconds=seconds,
                              label="PG stack"))
     raw = raw_inserts(args.database_url, concurrency=max(levels), seconds=seconds)
@@ -260,14 +263,16 @@ def main() -> None:
     checks.append(f"duplicate numbers among the HTTP answers of each run: {dup_answers}")
 
     best = max(r["rate"] for r in rows if r["label"] == "PG stack" and "clients" in r["mode"])
-    open_row = next(r for r in rows if "offered" in r["mode"])
+    open_row = next(r for r in rows if r["mode"] == f"{OPEN_RATE}/s offered")
+    modest = next(r for r in rows if r["mode"] == f"{MODEST_RATE}/s offered")
     ratio = best / raw["rate"] if raw["rate"] else float("nan")
     summary = [
         f"- sustained on the production stack: **{best:,.0f} tickets/s** (target ≥ {TARGET_RATE:,}: "
         f"{verdict(best, TARGET_RATE)})",
         f"- p99 at {OPEN_RATE}/s offered: **{open_row['p99']:.1f} ms** (target ≤ {TARGET_P99_MS} ms: "
         f"{verdict(open_row['p99'], TARGET_P99_MS, higher_is_better=False)}; "
-        f"{open_row['rate']:,.0f}/s achieved)",
+        f"{open_row['rate']:,.0f}/s achieved); at {MODEST_RATE}/s offered: p50 "
+        f"{modest['p50']:.1f} ms, p99 {modest['p99']:.1f} ms",
         f"- raw psycopg, same statements, {raw['concurrency']} connections: "
         f"{raw['rate']:,.0f} tickets/s (p50 {raw['p50']:.1f} ms, p99 {raw['p99']:.1f} ms); "
         f"end-to-end / raw = **{ratio:.2f}**",
