@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     ext.migrate.init_app(app, ext.db, directory=str(settings_root() / "migrations"))
     ext.csrf.init_app(app)
     ext.babel.init_app(app, locale_selector=_locale)
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale  # base.html picks <html lang> with it
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     ext.limiter.init_app(app)
@@ -38,6 +40,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     _import_models()
     from service_hall.catalog.cache import init_catalog_cache
     init_catalog_cache(app)
+
+    @app.teardown_request
+    def _end_transaction(_exc):
+        # A read after the view's commit opens a new transaction; end it with the request so
+        # no connection (or SQLite write lock) is held past it, even if the app context lives on.
+        ext.db.session.rollback()
     _register_blueprints(app)
     from service_hall.errors import register_error_handlers
     register_error_handlers(app)
@@ -47,7 +55,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     install_publisher(app)
     from service_hall.cli import hall_cli
     app.cli.add_command(hall_cli)
-    from service_hall.security import install_security_headers
+    from service_hall.security import install_input_guards, install_security_headers
+    install_input_guards(app)
     install_security_headers(app)
     return app
 
@@ -72,7 +81,10 @@ def _import_models() -> None:
     import realtime.models  # noqa: F401
     import service_hall.audit.models  # noqa: F401
     import service_hall.auth.models  # noqa: F401
+    import service_hall.calendar.models  # noqa: F401
+    import service_hall.cases.models  # noqa: F401
     import service_hall.catalog.models  # noqa: F401
+    import service_hall.ratings.models  # noqa: F401
     import windows.models  # noqa: F401
 
 
@@ -80,7 +92,11 @@ def _register_blueprints(app: Flask) -> None:
     # API modules register their routes on the shared blueprint when imported.
     import kiosks.api  # noqa: F401
     import service_hall.auth.api  # noqa: F401
+    import service_hall.calendar.api  # noqa: F401
+    import service_hall.cases.api  # noqa: F401
     import service_hall.catalog.api  # noqa: F401
+    import service_hall.ratings.api  # noqa: F401
+    import service_hall.stats.api  # noqa: F401
     import windows.api  # noqa: F401
     from service_hall.api import api
     from service_hall.extensions import csrf
@@ -90,7 +106,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(openapi_bp)
     from kiosks.views import bp as kiosk_pages
     from service_hall.auth.views import bp as auth_pages
+    from service_hall.catalog.views import bp as catalog_pages
     from service_hall.pages import bp as pages
     app.register_blueprint(kiosk_pages)
     app.register_blueprint(auth_pages)
+    app.register_blueprint(catalog_pages)
     app.register_blueprint(pages)

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from service_hall.auth.actor import Actor
 from service_hall.auth.operations import actor_for_user, actor_from_bearer
 from service_hall.errors import ApiError, bad_request, forbidden
+from service_hall.security import unstorable_text
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -34,6 +35,14 @@ class EndpointSpec:
     responses: dict = field(default_factory=dict)
     headers: dict = field(default_factory=dict)
     public: bool = False
+    upload: dict | None = None  # JSON Schema of a multipart/form-data body (form fields, files)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A declared answer that is not JSON, e.g. a spreadsheet download."""
+    media_type: str
+    schema: dict = field(default_factory=lambda: {"type": "string"})
 
 
 ENDPOINTS: list[EndpointSpec] = []
@@ -77,9 +86,17 @@ def json_body(schema: dict) -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
                        "请求体须为 JSON (Content-Type: application/json)")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the decoder goes: not JSON we accept
+        data = None
     if data is None:
         raise bad_request("请求体不是有效的 JSON (malformed JSON)", code="malformed_json")
+    where = unstorable_text(data)
+    if where:
+        raise ApiError(422, "validation_error",
+                       f"{where}: 含有不允许的字符 (NUL or unpaired surrogate in text)",
+                       details=[{"field": where, "message": "NUL or unpaired surrogate in text"}])
     errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
@@ -90,14 +107,38 @@ def json_body(schema: dict) -> dict:
     return data
 
 
+def multipart_body(schema: dict) -> dict:
+    """The parts of a multipart/form-data body named by ``schema``: files (``format: binary``)
+    as ``FileStorage``, other fields as strings; required parts must be present."""
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type",
+                       "请求体须为 multipart/form-data (Content-Type: multipart/form-data)")
+    parts: dict = {}
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("format") == "binary":
+            upload = request.files.get(name)
+            if upload is not None and upload.filename is not None:
+                parts[name] = upload
+        elif name in request.form:
+            parts[name] = request.form[name]
+    missing = [name for name in schema.get("required", []) if name not in parts]
+    if missing:
+        raise ApiError(422, "validation_error", f"{missing[0]}: 缺少此项 (required part missing)",
+                       details=[{"field": name, "message": "required part missing"}
+                                for name in missing])
+    return parts
+
+
 def endpoint(rule: str, method: str, *, summary: str, tag: str,
              allow: tuple[str, ...] | None = None, body: dict | None = None,
-             query: dict | None = None, responses: dict | None = None,
-             headers: dict | None = None) -> Callable:
-    """Declare an API endpoint. The view gets ``actor`` (or None) and ``body`` when declared."""
+             upload: dict | None = None, query: dict | None = None,
+             responses: dict | None = None, headers: dict | None = None) -> Callable:
+    """Declare an API endpoint. The view gets ``actor`` (or None), and ``body`` (a JSON body) or
+    ``upload`` (the parts of a multipart body) when one is declared."""
+    assert body is None or upload is None, "an endpoint takes JSON or multipart, not both"
     spec = EndpointSpec(rule=rule, method=method, summary=summary, tag=tag, allow=allow,
                         body=body, query=query or {}, responses=responses or {},
-                        headers=headers or {})
+                        headers=headers or {}, upload=upload)
     ENDPOINTS.append(spec)
 
     def decorate(view: Callable) -> Callable:
@@ -106,6 +147,8 @@ def endpoint(rule: str, method: str, *, summary: str, tag: str,
             actor = require_actor(allow) if allow is not None else current_actor()
             if body is not None:
                 kwargs["body"] = json_body(body)
+            if upload is not None:
+                kwargs["upload"] = multipart_body(upload)
             return view(actor=actor, **kwargs)
 
         api.add_url_rule(rule, endpoint=f"{view.__module__}.{view.__name__}".replace(".", "_"), view_func=wrapper,

@@ -89,3 +89,43 @@ def create_device_command(hall_code: str, kind: str, name: str) -> None:
                           token_hash=hash_device_token(token)))
     db.session.commit()
     click.echo(token)
+
+
+@hall_cli.command("calendar-seed")
+@click.option("--from-year", type=int, help="First year (default: the first chinesecalendar covers).")
+@click.option("--to-year", type=int, help="Last year (default: the last chinesecalendar covers).")
+@click.option("--replace", is_flag=True, help="Rewrite years already present (loses edits).")
+@click.option("--weekends-only", is_flag=True,
+              help="Monday–Friday workdays only, for a year chinesecalendar does not cover yet; "
+                   "add its holidays with PUT /api/v1/calendar/days/{date}.")
+def calendar_seed_command(from_year, to_year, replace, weekends_only) -> None:
+    """Load the working-day calendar (workdays, holidays, make-up workdays) into the database."""
+    from service_hall.calendar.operations import seed_calendar
+    from service_hall.errors import ApiError
+    try:
+        written = seed_calendar(from_year, to_year or from_year if weekends_only else to_year,
+                                replace=replace, weekends_only=weekends_only)
+    except ApiError as exc:
+        raise click.ClickException(exc.message)
+    db.session.commit()
+    click.echo(f"Calendar years written: {', '.join(map(str, written))}" if written
+               else "Calendar already present for those years: nothing changed.")
+
+
+@hall_cli.command("cases-warn")
+def cases_warn_command() -> None:
+    """Recompute the traffic lights of open cases and warn at yellow and red (run each
+    working day, e.g. at 08:00)."""
+    from service_hall.auth.actor import SYSTEM
+    from service_hall.calendar.rules import snapshot
+    from service_hall.cases.operations import warn_cases
+    from service_hall.clock import service_day
+    from service_hall.errors import ApiError
+    try:
+        counts = warn_cases(cal=snapshot(), today=service_day(), actor=SYSTEM,
+                            yellow_days=_settings().yellow_days)
+    except ApiError as exc:
+        raise click.ClickException(exc.message)
+    db.session.commit()
+    click.echo(f"Checked {counts['checked']} open cases: {counts['yellow']} new yellow, "
+               f"{counts['red']} new red warnings.")

@@ -55,12 +55,15 @@ class Settings:
     # Behind nginx: how many proxies set X-Forwarded-For/-Proto (0 = served directly). Without
     # it every kiosk shares the proxy's address and therefore one rate-limit bucket.
     proxy_hops: int = field(default_factory=lambda: int(env("PROXY_HOPS", "0") or 0))
-    # Rate limits on public endpoints (SPEC 7); only benchmarks turn them off.
-    # Database connections per process (PostgreSQL): a gevent process needs few, and the
-    # server's max_connections is shared by every process.
+    # Database connections per process: the server's max_connections is shared by every process.
     db_pool_size: int = field(default_factory=lambda: int(env("DB_POOL_SIZE", "10") or 10))
-    db_max_overflow: int = field(default_factory=lambda: int(env("DB_MAX_OVERFLOW", "20") or 20))
+    db_max_overflow: int = field(default_factory=lambda: int(env("DB_MAX_OVERFLOW", "30") or 30))
+    # Rate limits on public endpoints (SPEC 7); only benchmarks turn them off.
     rate_limits: bool = field(default_factory=lambda: (env("RATE_LIMITS", "1") or "1") != "0")
+    # Key for applicants' personal data (SPEC 7); derived from SECRET_KEY when unset.
+    data_key: str | None = field(default_factory=lambda: env("DATA_KEY") or None)
+    yellow_days: int = field(default_factory=lambda: int(env("YELLOW_DAYS", "1") or 1))
+    rectify_days: int = field(default_factory=lambda: int(env("RECTIFY_DAYS", "15") or 15))
 
     def flask_config(self) -> dict:
         return {
@@ -77,6 +80,7 @@ class Settings:
             "BABEL_DEFAULT_LOCALE": "zh",
             "WTF_CSRF_TIME_LIMIT": None,
             "RATELIMIT_ENABLED": self.rate_limits,
+            "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # the largest body: a catalog sheet (≤ 5 MB)
         }
 
     def summary(self) -> str:
@@ -95,7 +99,9 @@ def _ratio(text: str | None) -> tuple[int, int]:
     return g, o
 
 
-def _engine_options(url: str, pool_size: int = 10, max_overflow: int = 20) -> dict:
+def _engine_options(url: str, pool_size: int = 10, max_overflow: int = 30) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_size": pool_size, "max_overflow": max_overflow, "pool_pre_ping": True}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False},
+                "pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": 120}
+    return {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": 120,
+            "pool_pre_ping": True}

@@ -1,6 +1,7 @@
 """Database helpers shared by every domain: ids, UTC timestamps, counters, SQLite locking."""
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import date, datetime, timezone
 
@@ -81,12 +82,30 @@ def install_sqlite_locking(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process kills
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # SQLite's busy handler retries at random and starves some waiters under many threads;
+    # queue this process's writers on a lock first so each gets its turn in order.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        writer.acquire()
+        conn.info["service_hall.writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            _release(conn)
+            raise
+
+    def _release(conn):
+        if conn.info.pop("service_hall.writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def keep_loaded(session, obj):

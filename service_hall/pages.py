@@ -13,6 +13,8 @@ bp = Blueprint("pages", __name__, template_folder="templates")
 
 def page_links(hall: Hall | None) -> list[dict]:
     links = [{"label": "工作人员登录 Staff sign-in", "url": url_for("auth.login")},
+             {"label": "事项目录（管理员） Item catalog (admin)",
+              "url": url_for("catalog.catalog_page")},
              {"label": "接口文档 OpenAPI", "url": url_for("openapi.openapi_json")}]
     if hall is not None:
         links.insert(0, {"label": "取号机 Kiosk", "url": url_for("kiosks.kiosk_page",

@@ -40,4 +40,7 @@ ISSUED = obj({"id": STR, "number": STR, "status": STR, "item_code": STR, "waitin
 TRACK = obj({"number": STR, "status": STR, "waiting_ahead": INT},
             {"window_number": NINT, "estimated_wait_minutes": INT, "item_name": STR,
              "hall_name": STR, "hall_code": STR, "call_count": INT, "issued_at": DATETIME})
-ERROR = obj({"error": obj({"code": STR, "message": STR})})
+ERROR = obj({"error": obj({"code": STR, "message": STR},
+                          {"details": array({"type": "object"})})})
+IMPORT_RESULT = obj({"created": INT, "updated": INT},
+                    {"departments_created": INT, "departments_updated": INT})

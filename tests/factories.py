@@ -105,3 +105,49 @@ def bearer(token: str) -> dict:
 
 def aware(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
+
+
+class Desk:
+    """A test's hands on the API: a kiosk issuing tickets and clerks working their windows."""
+
+    def __init__(self, client: FlaskClient, setup: dict):
+        self.client = client
+        self.hall = setup["hall"].code
+        self.kiosk = bearer(setup["kiosk"])
+        self.tokens: dict[str, dict] = {}
+
+    def clerk(self, window_code: str) -> dict:
+        if window_code not in self.tokens:
+            self.tokens[window_code] = bearer(token_for(self.client, f"clerk-{window_code}"))
+        return self.tokens[window_code]
+
+    def issue(self, item_code: str, green: bool = False, **extra) -> dict:
+        answer = self.client.post(f"/api/v1/halls/{self.hall}/tickets", headers=self.kiosk,
+                                  json={"item_code": item_code, "green_channel": green, **extra})
+        assert answer.status_code == 201, answer.get_json()
+        return answer.get_json()
+
+    def open(self, window_code: str) -> None:
+        answer = self.client.put(f"/api/v1/windows/{window_code}/state", json={"state": "idle"},
+                                 headers=self.clerk(window_code))
+        assert answer.status_code == 200, answer.get_json()
+
+    def act(self, window_code: str, action: str, expect: int = 200, **body):
+        answer = self.client.post(f"/api/v1/windows/{window_code}/{action}",
+                                  headers=self.clerk(window_code), json=body if body else None)
+        assert answer.status_code == expect, (action, answer.status_code, answer.get_json())
+        return answer.get_json()
+
+    def call(self, window_code: str) -> str | None:
+        answer = self.client.post(f"/api/v1/windows/{window_code}/call-next",
+                                  headers=self.clerk(window_code))
+        assert answer.status_code in (200, 204), answer.get_json()
+        return answer.get_json()["ticket"]["number"] if answer.status_code == 200 else None
+
+    def serve(self, window_code: str) -> str | None:
+        """Call, start and finish: returns the number served (None when nobody waits)."""
+        number = self.call(window_code)
+        if number is not None:
+            self.act(window_code, "start")
+            self.act(window_code, "finish")
+        return number

@@ -2,7 +2,7 @@
 recent finished tickets for the wait estimate
 
 Revision ID: f2c51965346d
-Revises: b9d6f115b039
+Revises: 64ba255bd8eb
 Create Date: 2026-11-27 09:21:35.952718
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f2c51965346d'
-down_revision = 'b9d6f115b039'
+down_revision = '64ba255bd8eb'
 branch_labels = None
 depends_on = None
 

@@ -27,8 +27,9 @@ _CHANGED = "service_hall.catalog_changed"
 
 
 class CatalogCache:
-    def __init__(self, ttl: float = TTL):
+    def __init__(self, ttl: float = TTL, clock=time.monotonic):
         self.ttl = ttl
+        self.clock = clock
         self.generation = 0
         self._items: dict[tuple[uuid.UUID, str], tuple[float, ServiceItem]] = {}
 
@@ -40,12 +41,12 @@ class CatalogCache:
         """The item ``code`` as ``load()`` returns it for ``hall``, from the cache when fresh."""
         key = (hall.id, code)
         hit = self._items.get(key)
-        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+        if hit is not None and self.clock() - hit[0] < self.ttl:
             return session.merge(hit[1], load=False)
         generation = self.generation
         item = load()
         if item is not None and generation == self.generation and not session.info.get(_CHANGED):
-            self._items[key] = (time.monotonic(), _detached_copy(item))
+            self._items[key] = (self.clock(), _detached_copy(item))
         return item
 
 

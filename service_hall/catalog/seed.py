@@ -37,6 +37,10 @@ def device_token(secret: str, name: str) -> str:
 
 def seed_demo(*, password: str, secret: str) -> SeedResult:
     """Create the demo unless the county hall exists already (then change nothing)."""
+    from service_hall.calendar.operations import seed_calendar
+    from service_hall.ratings.operations import seed_rating_reasons
+    seed_calendar()         # each covered year once; idempotent
+    seed_rating_reasons()   # only when no reason exists yet
     county_code = data.COUNTY[0]
     existing = db.session.scalars(select(Hall).where(Hall.code == county_code)).first()
     if existing is not None:
