@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 
@@ -20,7 +21,8 @@ pytestmark = pytest.mark.skipif(find_nginx() is None and not REQUIRE_SERVICES,
 @pytest.fixture(scope="module")
 def stack(_schema, database_url):
     redis_url = os.environ.get("SERVICE_HALL_TEST_REDIS_URL") or None
-    with Stack(database_url, redis_url, processes=2) as running:
+    # Two processes need the Redis message queue for events to cross between them.
+    with Stack(database_url, redis_url, processes=2 if redis_url else 1) as running:
         yield running
 
 
@@ -75,3 +77,26 @@ def test_socketio_refuses_an_origin_not_configured(stack):
         client.connect(stack.url, transports=["websocket"], wait_timeout=5,
                        headers={"Origin": "https://evil.example"})
     assert not client.connected
+
+
+def test_display_receives_a_ticket_taken_through_nginx_live(stack, factory):
+    setup = factory.hall_setup("C2", windows=1, items=1)
+    client = socketio.Client(reconnection=False)
+    issued = []
+    client.on("ticket.issued", lambda envelope: issued.append(envelope), namespace="/live")
+    client.connect(stack.url, transports=["websocket"], namespaces=["/live"],
+                   auth={"hall": "C2"}, wait_timeout=10)
+    try:
+        numbers = []
+        for _ in range(4):   # several requests: with two processes some land on the other one
+            status, ticket = _post(f"{stack.url}/api/v1/halls/C2/tickets", {"item_code": "C2-I1"},
+                                   {"Authorization": f"Bearer {setup['kiosk']}"})
+            assert status == 201
+            numbers.append(ticket["number"])
+        deadline = time.monotonic() + 10
+        while len(issued) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [e["data"]["number"] for e in issued] == numbers
+        assert [e["hall"] for e in issued] == ["C2"] * 4
+    finally:
+        client.disconnect()
