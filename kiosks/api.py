@@ -85,14 +85,11 @@ def create_ticket(actor: Actor, hall_code: str, body: dict):
     ticket, replayed = issue_ticket(hall, item, actor=actor, now=at,
                                     green_channel=bool(body.get("green_channel")),
                                     appointment_at=appointment_at, idempotency_key=key)
+    answer = issued_json(ticket, at=at)  # before commit: nothing expires, nothing is reloaded
     db.session.commit()
-    answer = issued_json(ticket, at=at)
     if actor.role == "kiosk":
         # After the commit, from plain values; a retry (replay) does not print a second slip.
         printer = current_app.config["SERVICE_HALL"].printer
-        # End the read transaction first: on SQLite it holds the write lock (BEGIN IMMEDIATE),
-        # and no kiosk may wait on a slow printer here.
-        db.session.rollback()
         answer["printed"] = bool(printer) and not replayed and print_slip(printer, slip_for(answer))
     return jsonify(answer), 201
 

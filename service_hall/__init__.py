@@ -16,6 +16,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(settings.flask_config())
     app.config.update(overrides)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from service_hall import extensions as ext
     ext.db.init_app(app)
@@ -40,6 +44,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         install_sqlite_locking(ext.db.engine)
 
     _import_models()
+    from service_hall.catalog.cache import init_catalog_cache
+    init_catalog_cache(app)
 
     @app.teardown_request
     def _end_transaction(_exc):

@@ -1,9 +1,10 @@
 """The landing page: links to every screen of the county hall and its township halls."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, jsonify, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from service_hall.catalog.models import Hall
 from service_hall.extensions import db
@@ -45,3 +46,16 @@ def index():
                            screens=hall_screens(county) if county else [],
                            staff=staff_links(),
                            townships=[(hall, hall_screens(hall)) for hall in townships])
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness for the proxy, systemd and monitoring: the process answers and reaches its
+    database. No session, no template, nothing written."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()  # end the read-only transaction (on SQLite: release the lock)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return jsonify({"status": "error", "database": type(exc).__name__}), 503
+    return jsonify({"status": "ok", "database": "ok"})

@@ -1,7 +1,7 @@
 """township sync outbox and links
 
 Revision ID: 21d149e003d4
-Revises: 13945c063916
+Revises: f2c51965346d
 Create Date: 2026-11-27 09:11:09.066234
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '21d149e003d4'
-down_revision = '13945c063916'
+down_revision = 'f2c51965346d'
 branch_labels = None
 depends_on = None
 
