@@ -19,7 +19,7 @@ install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi hall seed-demo --base-url http://$(HOST):$(PORT)
+	$(BIN)/flask --app wsgi hall seed-demo --history --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app wsgi hall serve --host $(HOST) --port $(PORT)
 
 serve: install
