@@ -47,6 +47,10 @@ Pages
   Display board .. {base}/display/{county}?device={display}
   Window console . {base}/console   (sign in as clerk-{county}-12)
   Supervisor ..... {base}/supervise (sign in as supervisor)
+  Agent (phone) .. {base}/agent     (sign in as agent-{county}100200)
+  Village point .. {base}/v/{county}100200   service card: {base}/v/{county}100200/card
+  Whereabouts .... {base}/board/{county}100   (set yours at {base}/me/whereabouts)
+  Errand inbox ... {base}/halls/{county}100/inbox (sign in as clerk-{county}100-1)
   OpenAPI ........ {base}/api/v1/openapi.json
 
 Logins (password: {password})

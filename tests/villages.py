@@ -51,12 +51,14 @@ def log(client, world, **extra) -> dict:
     return answer.get_json()
 
 
-def page_login(client, username: str) -> None:
+def page_login(client, username: str) -> str:
+    """Sign in on the login page; returns where it sends the user."""
     page = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     answer = client.post("/login", data={"username": username, "password": "test-pass",
                                          "csrf_token": csrf})
     assert answer.status_code == 302
+    return answer.headers["Location"]
 
 
 def decode_qr(png: bytes) -> str:

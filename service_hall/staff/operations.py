@@ -33,6 +33,8 @@ def set_whereabouts(user: User, *, status: str, note: str, expected_return: date
     marked ahead) until the next turn or the expected return."""
     if status not in WHEREABOUTS:
         raise unprocessable(f"status 须为 {', '.join(WHEREABOUTS)} 之一", "invalid_status")
+    if expected_return is not None and not 2000 <= expected_return.year <= 2100:
+        raise unprocessable("预计返回时间不合理 (expected return out of range)", "invalid_return")
     if starts_on < today:
         raise unprocessable("不能改动过去的去向 (the start cannot be in the past)", "past_date")
     if expected_return is not None and local(expected_return).date() < starts_on:

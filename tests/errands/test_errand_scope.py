@@ -45,7 +45,7 @@ def test_listings_are_per_point(client, world):
 
 
 def test_other_agents_page_does_not_show_it(client, world):
-    page_login(client, "agent-T1V2")
+    assert page_login(client, "agent-T1V2") == "/agent"  # agents land on their phone page
     page = client.get("/agent").get_data(as_text=True)
     assert world["errand"]["errand_no"] not in page
     assert client.get(f"/agent/errands/{world['errand']['id']}/receipt").status_code == 403

@@ -42,6 +42,9 @@ def test_whereabouts_refusals(client, world):
     past = client.put("/api/v1/staff/whereabouts", headers=world["clerk"],
                       json={"status": "leave", "from": "2026-11-01"})
     assert past.status_code == 422 and past.get_json()["error"]["code"] == "past_date"
+    far = client.put("/api/v1/staff/whereabouts", headers=world["clerk"],
+                     json={"status": "out", "expected_return": "0001-01-01T00:00:00+14:00"})
+    assert far.status_code == 422 and far.get_json()["error"]["code"] == "invalid_return"
     assert client.put("/api/v1/staff/whereabouts", json={"status": "out"}).status_code == 401
 
 
