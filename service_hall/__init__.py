@@ -101,8 +101,10 @@ def _import_models() -> None:
     import service_hall.calendar.models  # noqa: F401
     import service_hall.cases.models  # noqa: F401
     import service_hall.catalog.models  # noqa: F401
+    import service_hall.errands.models  # noqa: F401
     import service_hall.ratings.models  # noqa: F401
     import service_hall.supervision.models  # noqa: F401
+    import service_hall.staff.models  # noqa: F401
     import windows.models  # noqa: F401
 
 
@@ -114,7 +116,10 @@ def _register_blueprints(app: Flask) -> None:
     import service_hall.calendar.api  # noqa: F401
     import service_hall.cases.api  # noqa: F401
     import service_hall.catalog.api  # noqa: F401
+    import service_hall.errands.api  # noqa: F401
+    import service_hall.errands.stats  # noqa: F401
     import service_hall.ratings.api  # noqa: F401
+    import service_hall.staff.api  # noqa: F401
     import service_hall.stats.api  # noqa: F401
     import service_hall.supervision.api  # noqa: F401
     import windows.api  # noqa: F401
@@ -127,6 +132,8 @@ def _register_blueprints(app: Flask) -> None:
     from kiosks.views import bp as kiosk_pages
     from service_hall.auth.views import bp as auth_pages
     from service_hall.catalog.views import bp as catalog_pages
+    from service_hall.errands.views import bp as errand_pages
+    from service_hall.staff.views import bp as staff_pages
     from service_hall.pages import bp as pages
     from windows.views import bp as window_pages
     from service_hall.supervision.views import bp as supervision_pages
@@ -134,6 +141,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(window_pages)
     app.register_blueprint(auth_pages)
     app.register_blueprint(catalog_pages)
+    app.register_blueprint(errand_pages)
+    app.register_blueprint(staff_pages)
     app.register_blueprint(pages)
     app.register_blueprint(supervision_pages)
     from realtime.sync.views import bp as sync_pages

@@ -78,6 +78,10 @@ Pages
   Display board .. {base}/display/{county}?device={display}
   Window console . {base}/console   (sign in as clerk-{county}-12)
   Supervisor ..... {base}/supervise (sign in as supervisor)
+  Agent (phone) .. {base}/agent     (sign in as agent-{county}100200)
+  Village point .. {base}/v/{county}100200   service card: {base}/v/{county}100200/card
+  Whereabouts .... {base}/board/{county}100   (set yours at {base}/me/whereabouts)
+  Errand inbox ... {base}/halls/{county}100/inbox (sign in as clerk-{county}100-1)
   OpenAPI ........ {base}/api/v1/openapi.json
 
 Logins (password: {password})
@@ -211,3 +215,46 @@ def letters_command(month: str, kind: str, county_code: str | None) -> None:
                        f"{sum(not c for _, c in issued)} already issued.")
     except ApiError as exc:
         raise click.ClickException(exc.message)
+
+
+@hall_cli.command("roster")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--hall", "hall_code", help="A village point, or a township/county: every point "
+              "under it (default: every village point).")
+def roster_command(month: str, hall_code: str | None) -> None:
+    """Generate the duty roster (轮流坐班) of village points for a month: one cadre per working
+    day, skipping cadres on leave. Points that cannot be covered are reported and left as
+    they were."""
+    from sqlalchemy import or_, select
+
+    from service_hall.auth.actor import SYSTEM
+    from service_hall.calendar.rules import snapshot
+    from service_hall.catalog.models import Hall
+    from service_hall.catalog.queries import hall_by_code
+    from service_hall.errors import ApiError
+    from service_hall.staff.operations import generate_roster, month_days
+    try:
+        month_days(month)
+        stmt = select(Hall).where(Hall.level == "village").order_by(Hall.code)
+        if hall_code:
+            root = hall_by_code(hall_code)
+            parents = select(Hall.id).where(or_(Hall.id == root.id, Hall.parent_id == root.id))
+            stmt = stmt.where(or_(Hall.id == root.id, Hall.parent_id.in_(parents)))
+        points = list(db.session.scalars(stmt))
+        cal = snapshot()
+    except ApiError as exc:
+        raise click.ClickException(exc.message)
+    done, skipped = 0, []
+    for point in points:
+        try:
+            with db.session.begin_nested():
+                generate_roster(point, month, cal=cal, actor=SYSTEM)
+            done += 1
+        except ApiError as exc:
+            if exc.code == "calendar_missing":
+                raise click.ClickException(exc.message)
+            skipped.append(f"{point.code}: {exc.message}")
+    db.session.commit()
+    click.echo(f"Roster {month}: {done} village points rostered, {len(skipped)} skipped.")
+    for line in skipped:
+        click.echo(f"  {line}")

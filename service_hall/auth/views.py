@@ -22,6 +22,8 @@ class LoginForm(FlaskForm):
 def _home_for(user) -> str:
     if user.role == "clerk":
         return url_for("windows.console")
+    if user.role == "agent":  # agents work from a phone at their village point
+        return url_for("errands.agent_page")
     return url_for("pages.index")
 
 

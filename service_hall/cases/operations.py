@@ -18,7 +18,7 @@ from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import WorkingCalendar, light, outcome
 from service_hall.cases.models import HOLD_KINDS, LIGHT_LEVELS, OPEN_STATUSES, Case, CaseCounter, CaseHold
 from service_hall.catalog.models import Hall, ServiceItem
-from service_hall.db import bump_counter
+from service_hall.db import bump_counter, utcnow
 from service_hall.errors import conflict, unprocessable
 from service_hall.extensions import db
 from windows.models import Window
@@ -148,6 +148,7 @@ def complete_case(case: Case, *, actor: Actor, cal: WorkingCalendar, today: date
     case.light = None
     _change(case, "completed", actor, "case.complete", outcome=case.outcome,
             elapsed_working_days=case.elapsed_days)
+    _follow_errand(case, actor, now)
     return case
 
 
@@ -162,7 +163,14 @@ def reject_case(case: Case, *, reason: str, actor: Actor, today: date,
         _close_hold(case, cal, today)
     case.reject_reason, case.light = reason, None
     _change(case, "rejected", actor, "case.reject", reason=reason)
+    _follow_errand(case, actor, utcnow())
     return case
+
+
+def _follow_errand(case: Case, actor: Actor, now: datetime) -> None:
+    # An errand carried from a village point follows its case to the end (SPEC 3.7).
+    from service_hall.errands.operations import follow_case  # errands import this module
+    follow_case(case, actor=actor, now=now)
 
 
 def applicant(case: Case, *, reveal: bool = False) -> dict | None:
