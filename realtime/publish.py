@@ -6,10 +6,15 @@ Rooms: ``hall:<code>`` public clients (display boards, phones) get public events
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
+from sqlalchemy import and_, select, true
 
 from realtime.events import set_publisher
-from service_hall.extensions import socketio
+from realtime.models import Event
+from service_hall.catalog.models import Hall
+from service_hall.extensions import db, socketio
 
 NAMESPACE = "/live"
 
@@ -31,6 +36,8 @@ def track_room(token: str) -> str:
 
 
 def rooms_for(event) -> list[str]:
+    """The rooms a committed event goes to. The staff room comes first and is always there:
+    ``realtime.gate`` reads the event's hall from it. :func:`replay_clause` is the inverse."""
     rooms = [staff_room(event.hall_code)]
     if event.audience == "public":
         rooms.append(hall_room(event.hall_code))
@@ -41,9 +48,49 @@ def rooms_for(event) -> list[str]:
     return rooms
 
 
+def replay_clause(room: str):
+    """Which logged events of a hall a member of ``room`` receives: must agree with
+    :func:`rooms_for` (a replay sends what the client would have got live)."""
+    kind, _, key = room.partition(":")
+    public = Event.audience == "public"
+    if kind == "staff":
+        return true()
+    if kind == "hall":
+        return public
+    if kind == "window":
+        return and_(public, Event.window_code == key)
+    if kind == "track":
+        return and_(public, Event.track_token == key)
+    raise ValueError(room)
+
+
+def hall_of(rooms) -> str | None:
+    """The hall of an emission to :func:`rooms_for` rooms (None for anything else)."""
+    for room in rooms:
+        if room.startswith("staff:"):
+            return room[len("staff:"):]
+    return None
+
+
 def publish(events) -> None:
     for event in events:
         socketio.emit(event.type, event.envelope, to=rooms_for(event), namespace=NAMESPACE)
+
+
+def read_log(app: Flask, manager, hall_code: str, first: int, last: int) -> list:
+    """Events ``first``..``last`` of a hall from the log, each with how to deliver it to this
+    process's clients (for ``realtime.sequencer`` when a published event went missing)."""
+    with app.app_context():
+        try:
+            # Through the hall's id: (hall_id, seq) is the log's index.
+            rows = db.session.scalars(select(Event).join(Hall, Hall.id == Event.hall_id).where(
+                Hall.code == hall_code, Event.seq >= first, Event.seq <= last)
+                .order_by(Event.seq)).all()
+            found = [(row.seq, row.type, row.envelope(), rooms_for(row)) for row in rows]
+        finally:
+            db.session.remove()
+    return [(seq, partial(manager.deliver_here, type_, envelope, rooms))
+            for seq, type_, envelope, rooms in found]
 
 
 def install_publisher(app: Flask) -> None:

@@ -1,6 +1,8 @@
 """Service Hall: queue and window management for county government service centres."""
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 
 from service_hall.config import Settings
@@ -23,9 +25,13 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     ext.limiter.init_app(app)
+    from realtime.gate import client_manager
+    from realtime.publish import read_log
+    from realtime.socket import register as register_live
+    register_live(ext.socketio)
     ext.socketio.init_app(app, async_mode=settings.async_mode,
-                          message_queue=settings.redis_url,
-                          cors_allowed_origins=settings.cors_origins or None)
+                          client_manager=client_manager(settings, partial(read_log, app)),
+                          cors_allowed_origins=socket_origins(settings))
 
     with app.app_context():
         from service_hall.db import install_sqlite_locking
@@ -54,6 +60,14 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     install_security_headers(app)
     refuse_demo_secrets(app)  # outside demo mode: no demo secret, no demo passwords
     return app
+
+
+def socket_origins(settings: Settings) -> list[str] | None:
+    """Origins allowed for Socket.IO: the configured ones, else None, which Engine.IO reads as
+    "the page's own origin only". Never "*"."""
+    if any(origin.strip() == "*" for origin in settings.cors_origins):
+        raise RuntimeError("SERVICE_HALL_CORS_ORIGINS must list origins; '*' is not allowed")
+    return list(settings.cors_origins) or None
 
 
 def settings_root():

@@ -121,12 +121,17 @@ def cases_warn_command() -> None:
     from service_hall.cases.operations import warn_cases
     from service_hall.clock import service_day
     from service_hall.errors import ApiError
+    from service_hall.ratings.operations import fill_pending_due_dates
+    cal = snapshot()
     try:
-        counts = warn_cases(cal=snapshot(), today=service_day(), actor=SYSTEM,
+        counts = warn_cases(cal=cal, today=service_day(), actor=SYSTEM,
                             yellow_days=_settings().yellow_days)
     except ApiError as exc:
         raise click.ClickException(exc.message)
+    filled = fill_pending_due_dates(cal, rectify_days=_settings().rectify_days)
     db.session.commit()
+    if filled:
+        click.echo(f"Gave {filled} rectifications their due date (calendar now loaded).")
     click.echo(f"Checked {counts['checked']} open cases: {counts['yellow']} new yellow, "
                f"{counts['red']} new red warnings.")
 

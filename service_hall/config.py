@@ -38,6 +38,11 @@ class Settings:
         env("DATABASE_URL") or _default_database_url()))
     secret_key: str = field(default_factory=lambda: env("SECRET_KEY", DEMO_SECRET) or DEMO_SECRET)
     redis_url: str | None = field(default_factory=lambda: env("REDIS_URL") or None)
+    # Socket.IO message-queue channel: deployments (or test runs) sharing a Redis stay apart.
+    redis_channel: str = field(default_factory=lambda: env("REDIS_CHANNEL", "service-hall")
+                               or "service-hall")
+    # A client resuming with more missed events than this is told to reload (``resync``).
+    replay_limit: int = field(default_factory=lambda: int(env("REPLAY_LIMIT", "5000") or 5000))
     role: str = field(default_factory=lambda: env("ROLE", "county") or "county")
     node_code: str | None = field(default_factory=lambda: env("NODE_CODE") or None)
     upstream_url: str | None = field(default_factory=lambda: env("UPSTREAM_URL") or None)
@@ -48,6 +53,8 @@ class Settings:
     # (service_hall.security.refuse_demo_secrets) and marks the session cookie Secure.
     mode: str = field(default_factory=lambda: env("MODE", "demo") or "demo")
     async_mode: str = field(default_factory=lambda: env("ASYNC_MODE", "threading") or "threading")
+    # Origins allowed to open Socket.IO connections besides our own ("*" is refused: with
+    # cookie sessions it would allow cross-site WebSocket hijacking).
     cors_origins: list[str] = field(default_factory=lambda: [
         o.strip() for o in (env("CORS_ORIGINS", "") or "").split(",") if o.strip()])
     green_ratio: tuple[int, int] = field(default_factory=lambda: _ratio(env("GREEN_RATIO", "1:2")))
@@ -81,7 +88,7 @@ class Settings:
         if "@" in url:  # hide credentials
             url = url.split("://")[0] + "://…@" + url.split("@", 1)[1]
         return (f"role={self.role} node={self.node_code or '-'} db={url} "
-                f"bus={'redis' if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode}")
+                f"bus={'redis:' + self.redis_channel if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode}")
 
 
 def _ratio(text: str | None) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """Database helpers shared by every domain: ids, UTC timestamps, counters, SQLite locking."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from datetime import date, datetime, timezone
@@ -70,6 +71,9 @@ def lock_rows(stmt, *, skip_locked: bool = False):
     return stmt.with_for_update(skip_locked=skip_locked)
 
 
+WRITER_TIMEOUT = 60  # seconds; like SQLite's busy timeout, never wait for ever
+
+
 def install_sqlite_locking(engine: Engine) -> None:
     """Every SQLite transaction starts with BEGIN IMMEDIATE (see TECH-NOTES: deferred BEGIN
     fails read-then-write transactions under concurrency), in WAL mode with a busy timeout."""
@@ -92,7 +96,8 @@ def install_sqlite_locking(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        writer.acquire()
+        if not writer.acquire(timeout=WRITER_TIMEOUT):
+            raise sqlite3.OperationalError("database is locked (waited for this process's writer)")
         conn.info["service_hall.writer"] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

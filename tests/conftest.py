@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from service_hall.config import Settings, normalise_database_url
 from tests.factories import Factory
+from tests.live_server import live_server, start_servers  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("SERVICE_HALL_REQUIRE_SERVICES") == "1"

@@ -40,11 +40,12 @@ def assert_acts_for(actor: Actor, window: Window) -> None:
                         f"{window.code})", "not_your_window")
 
 
-def _ticket_event(window: Window, ticket: Ticket, type_: str, **extra) -> None:
+def _ticket_event(window: Window, ticket: Ticket, type_: str, *, track_token: str | None = None,
+                  **extra) -> None:
     data = {"number": ticket.number, "window_number": window.number,
             "item_code": ticket.item.code, "status": ticket.status, **extra}
     record_event(db.session, window.hall, type_, data, window_code=window.code,
-                 track_token=ticket.track_token)
+                 track_token=track_token or ticket.track_token)
 
 
 def _set_window_state(window: Window, state: str, actor: Actor, *, now: datetime,
@@ -243,7 +244,9 @@ def transfer(window: Window, *, actor: Actor, now: datetime, item: ServiceItem |
                    to_item=moved.item.code, to_window=target.code if target else None)
     ticket.finished_at = now
     db.session.flush()
-    _ticket_event(window, ticket, "ticket.transferred", to_item_code=moved.item.code,
+    # Sent to the citizen's QR code, which now follows the moved ticket.
+    _ticket_event(window, ticket, "ticket.transferred", track_token=moved.track_token,
+                  to_item_code=moved.item.code,
                   to_window_number=target.number if target else None)
     _release(window, actor, now=now)
     return moved

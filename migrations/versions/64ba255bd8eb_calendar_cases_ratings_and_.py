@@ -120,7 +120,7 @@ def upgrade():
     sa.Column('rating_id', sa.Uuid(), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('opened_on', sa.Date(), nullable=False),
-    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('result', sa.Text(), nullable=False),
     sa.Column('closed_on', sa.Date(), nullable=True),
     sa.Column('closed_by_user_id', sa.Uuid(), nullable=True),

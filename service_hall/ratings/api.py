@@ -44,7 +44,7 @@ CLOSE_BODY = {"type": "object", "required": ["result"],
 RATING = obj({"id": STR, "level": INT, "reasons": array(STR)},
              {"label": STR, "rectification_id": NSTR, "rectification_due_on": NSTR})
 RECTIFICATION = obj({"id": STR, "status": STR, "department": STR, "opened_on": DATE,
-                     "due_on": DATE}, {"hall_code": STR, "level": INT, "result": STR})
+                     "due_on": {"type": ["string", "null"], "format": "date"}}, {"hall_code": STR, "level": INT, "result": STR})
 
 
 def _uuid(text: str, what: str):
@@ -116,7 +116,7 @@ def create_rating(actor: Actor | None, body: dict):
         Rectification.rating_id == rating.id)).first()
     answer = {"id": str(rating.id), "level": rating.level, "label": LEVELS[rating.level],
               "reasons": rating.reasons, "rectification_id": str(rect.id) if rect else None,
-              "rectification_due_on": rect.due_on.isoformat() if rect else None}
+              "rectification_due_on": rect.due_on.isoformat() if rect and rect.due_on else None}
     db.session.commit()
     return jsonify(answer), 201
 
@@ -126,7 +126,7 @@ def rectification_json(rect: Rectification) -> dict:
             "department": rect.department.name, "department_code": rect.department.code,
             "level": rect.rating.level, "reasons": rect.rating.reasons,
             "comment": rect.rating.comment, "opened_on": rect.opened_on.isoformat(),
-            "due_on": rect.due_on.isoformat(), "result": rect.result,
+            "due_on": rect.due_on.isoformat() if rect.due_on else None, "result": rect.result,
             "closed_on": rect.closed_on.isoformat() if rect.closed_on else None}
 
 

@@ -54,7 +54,8 @@ class Rectification(IdMixin, db.Model):
     rating_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ratings.id"), unique=True)
     status: Mapped[str] = mapped_column(String(8), default="open")
     opened_on: Mapped[date] = mapped_column(Date)
-    due_on: Mapped[date] = mapped_column(Date)
+    # None while the calendar of the due year is not loaded yet (filled by `hall cases-warn`).
+    due_on: Mapped[Optional[date]] = mapped_column(Date)
     result: Mapped[str] = mapped_column(Text, default="")
     closed_on: Mapped[Optional[date]] = mapped_column(Date)
     closed_by_user_id: Mapped[Optional[uuid.UUID]] = mapped_column(Uuid)

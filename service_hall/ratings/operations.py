@@ -12,7 +12,7 @@ from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import WorkingCalendar
 from service_hall.cases.models import Case
-from service_hall.errors import conflict, unprocessable
+from service_hall.errors import ApiError, conflict, unprocessable
 from service_hall.extensions import db
 from service_hall.ratings.models import LEVELS, RECTIFY_LEVELS, Rating, RatingReason, Rectification
 from windows.models import Window
@@ -95,14 +95,36 @@ def rate(*, level: int, reason_ids: list[str], comment: str, channel: str, actor
     audit(actor, "rating.create", "rating", rating.id, hall_id=hall_id, to_state=str(level),
           details={"channel": channel, "reasons": reasons})
     if level in RECTIFY_LEVELS:
-        due = cal.due_on(today, rectify_days)
+        due = _rectification_due(cal, today, rectify_days)
         rect = Rectification(hall_id=hall_id, department_id=department_id, rating_id=rating.id,
                              status="open", opened_on=today, due_on=due)
         db.session.add(rect)
         db.session.flush()
         audit(actor, "rectification.open", "rectification", rect.id, hall_id=hall_id,
-              to_state="open", details={"due_on": due.isoformat(), "level": level})
+              to_state="open", details={"due_on": due.isoformat() if due else None,
+                                        "level": level})
     return rating
+
+
+def _rectification_due(cal, today: date, rectify_days: int) -> date | None:
+    """The due date, or None when it falls in a year whose calendar is not loaded yet: a
+    citizen's rating is never refused for that; ``fill_pending_due_dates`` sets it later."""
+    try:
+        return cal.due_on(today, rectify_days)
+    except ApiError as exc:
+        if exc.code != "calendar_missing":
+            raise
+        return None
+
+
+def fill_pending_due_dates(cal, *, rectify_days: int) -> int:
+    """Give open rectifications without a due date one, now that the calendar allows it."""
+    filled = 0
+    for rect in db.session.scalars(select(Rectification).where(
+            Rectification.status == "open", Rectification.due_on.is_(None))):
+        rect.due_on = _rectification_due(cal, rect.opened_on, rectify_days)
+        filled += rect.due_on is not None
+    return filled
 
 
 def close_rectification(rect: Rectification, *, result: str, actor: Actor,

@@ -132,3 +132,21 @@ def test_rectification_scope(client, hall, factory):
     assert client.get("/api/v1/rectifications", headers=clerk).status_code == 403
     assert client.post(f"/api/v1/rectifications/{rect_id}/close", headers=clerk,
                        json={"result": "x"}).status_code == 403
+
+
+def test_bad_rating_near_year_end_is_kept_and_gets_its_due_date_once_the_calendar_arrives(
+        client, hall, monkeypatch, app):
+    from service_hall.calendar.operations import seed_year
+    freeze_today(monkeypatch, date(2026, 12, 28))  # 15 working days later falls in 2027
+    answer = client.post("/api/v1/ratings", json={
+        "track_token": hall["ticket"].track_token, "level": 2, "reasons": reason_ids(client, 2)[:1]})
+    assert answer.status_code == 201  # the citizen's rating is never refused for the calendar
+    assert answer.get_json()["rectification_due_on"] is None
+    seed_year(2027, weekends_only=True)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["hall", "cases-warn"])
+    assert "Gave 1 rectifications their due date" in result.output, result.output
+    rect = db.session.scalars(select(Rectification)).one()
+    # Mon Dec 28 + 15 working days: Dec 29 1, 30 2, 31 3, then 2027 weekdays only:
+    # Jan 1 (Fri) 4, 4–8 5–9, 11–15 10–14, Mon Jan 18 15
+    assert rect.due_on == date(2027, 1, 18)

@@ -169,3 +169,15 @@ def test_every_change_is_audited_with_from_and_to(client, factory):
                                      ("ticket.start", "called", "serving"),
                                      ("ticket.finish", "serving", "done")]
     assert rows[1].actor_label == "clerk-C1-1"
+
+
+def test_transfer_event_reaches_the_citizens_qr_code_which_follows_the_moved_ticket(client, factory):
+    from realtime.models import Event
+    desk = _desk(client, factory, windows=2)
+    issued = desk.issue("C1-I1")
+    desk.call("C1-1")
+    desk.act("C1-1", "transfer", window_number=2)
+    event = db.session.scalars(select(Event).where(Event.type == "ticket.transferred")).one()
+    assert event.track_token == issued["track_token"]
+    tracked = client.get(f"/api/v1/track/{issued['track_token']}").get_json()
+    assert tracked["status"] == "waiting" and tracked["number"] == issued["number"]
