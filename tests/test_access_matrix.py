@@ -73,7 +73,14 @@ MATRIX: dict[tuple[str, str, str], tuple[str, str]] = {
     ("GET", "/catalog/items.xlsx", ""):             ("YY......", "........"),
     ("POST", "/catalog/items.xlsx", ""):            ("Y.......", "........"),
     ("PUT", "/calendar/days/<day>", ""):            ("Y.......", "Y......."),
+    # Socket.IO /live rooms (realtime.access.plan, what the connect handler applies):
+    # hall = the hall's public events (hall:<code>, or staff:<code> which carries them too)
+    ("LIVE", "hall", ""):                           ("YYYYYY.Y", ".......Y"),
+    ("LIVE", "staff", ""):                          ("YYYY....", "........"),
+    ("LIVE", "window", ""):                         ("..Y...Y.", "........"),
+    ("LIVE", "track", ""):                          ("YYYY...Y", ".......Y"),
 }
+ROOM_KINDS = ("hall", "staff", "window", "track")
 
 
 def _county(client, factory, code: str) -> dict:
@@ -90,7 +97,7 @@ def _county(client, factory, code: str) -> dict:
               "clerk": token_for(client, f"clerk-{code}-1"),
               "agent": token_for(client, f"agent-{code}"),
               "kiosk": setup["kiosk"], "display": factory.device(hall, "display"),
-              "pad": factory.device(hall, "pad")}
+              "pad": factory.device(hall, "pad", window=setup["windows"][0])}
     clerk, kiosk = bearer(tokens["clerk"]), bearer(tokens["kiosk"])
 
     def ok(answer, status=200):
@@ -162,13 +169,35 @@ def request_for(method: str, rule: str, variant: str, target: dict) -> tuple[str
     return path, kwargs
 
 
+def follow(kind: str, token: str | None, target: dict) -> str:
+    """Ask /live for a room of ``kind`` in ``target``'s hall as the socket's connect handler
+    does: "joined" when the client is put in that room, else the refusal or the rooms given."""
+    from realtime.access import Refused, Request, plan
+    from realtime.socket import _actor
+    code = target["code"]
+    want = {"hall": Request(hall=code), "staff": Request(hall=code),
+            "window": Request(hall=code, window=f"{code}-1"),
+            "track": Request(hall=code, track=target["waiting"]["track_token"])}[kind]
+    try:
+        rooms = plan(_actor(token), want).rooms
+    except Refused as refused:
+        return f"refused ({refused.code})"
+    finally:
+        db.session.rollback()
+    wanted = {"hall": {f"hall:{code}", f"staff:{code}"}, "staff": {f"staff:{code}"},
+              "window": {f"window:{code}-1"},
+              "track": {f"track:{target['waiting']['track_token']}"}}[kind]
+    return "joined" if wanted & set(rooms) else f"given only {rooms}"
+
+
 def test_every_declared_endpoint_has_a_row(app):  # the app imports every API module
     declared = {(spec.method, spec.rule) for spec in ENDPOINTS}
-    tabled = {(method, rule) for method, rule, _ in MATRIX}
+    tabled = {(method, rule) for method, rule, _ in MATRIX if method != "LIVE"}
     assert not declared - tabled, f"endpoints without an access row: {sorted(declared - tabled)}"
     assert not tabled - declared, f"rows for endpoints that do not exist: {sorted(tabled - declared)}"
     for row, cells in MATRIX.items():
         assert all(len(c) == len(PRINCIPALS) and set(c) <= {"Y", "."} for c in cells), row
+    assert {rule for method, rule, _ in MATRIX if method == "LIVE"} == set(ROOM_KINDS)
 
 
 def test_access_matrix(client, counties):
@@ -177,11 +206,17 @@ def test_access_matrix(client, counties):
     for (method, rule, variant), cells in MATRIX.items():
         for side, expected_row in zip(("own", "other"), cells):
             for principal, expected in zip(PRINCIPALS, expected_row):
-                path, kwargs = request_for(method, rule, variant, counties[side])
                 token = own_tokens.get(principal)
+                checked += 1
+                if method == "LIVE":
+                    outcome = follow(rule, token, counties[side])
+                    if (outcome == "joined") != (expected == "Y"):
+                        wrong.append(f"/live {rule} room {principal}@{side}: {outcome}, expected "
+                                     f"{'join' if expected == 'Y' else 'refusal'}")
+                    continue
+                path, kwargs = request_for(method, rule, variant, counties[side])
                 headers = bearer(token) if token else {}
                 answer = client.open(path, method=method, headers=headers, **kwargs)
-                checked += 1
                 denied = answer.status_code in (401, 403)
                 where = f"{method} {rule} {variant} {principal}@{side}: {answer.status_code}"
                 if answer.status_code >= 500:
@@ -189,7 +224,7 @@ def test_access_matrix(client, counties):
                 elif denied != (expected == "."):
                     wrong.append(f"{where}, expected {'deny' if expected == '.' else 'allow'} "
                                  f"{answer.get_json(silent=True)}")
-    print(f"\naccess matrix: {checked} cells checked over {len(MATRIX)} rows "
-          f"× {len(PRINCIPALS)} callers × own/other hall")
+    print(f"\naccess matrix: {checked} cells checked over {len(MATRIX)} rows (API endpoints "
+          f"and /live rooms) × {len(PRINCIPALS)} callers × own/other hall")
     assert not wrong, "\n".join(wrong)
     assert checked == len(MATRIX) * len(PRINCIPALS) * 2
