@@ -52,7 +52,8 @@ def install_input_guards(app: Flask) -> None:
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             fields += list(request.form.items(multi=True))
         if UNSTORABLE.search(request.path) or any(
-                UNSTORABLE.search(key) or UNSTORABLE.search(value) for key, value in fields):
+                UNSTORABLE.search(str(key)) or UNSTORABLE.search(str(value or ""))
+                for key, value in fields):
             message = "地址或参数含有不允许的字符 (NUL or invalid characters in the URL or form)"
             if request.path.startswith("/api/"):
                 raise bad_request(message, "invalid_characters")

@@ -101,7 +101,8 @@ def reasons(actor):
 
 
 @endpoint("/ratings", "POST", summary="Rate a visit or a case (QR track token or window pad)",
-          tag="ratings", body=RATE_BODY, responses={201: RATING, 404: None, 409: None},
+          tag="ratings", body=RATE_BODY,
+          responses={201: RATING, 401: None, 403: None, 404: None, 409: None},
           limit="20/minute", limit_exempt_when=lambda: request.headers.get(
               "Authorization", "").startswith("Bearer "))  # public QR ratings only; pads share a NAT
 def create_rating(actor: Actor | None, body: dict):
