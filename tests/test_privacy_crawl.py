@@ -5,8 +5,9 @@ types their name and phone into a rating comment, a clerk who names himself in a
 a real ID number and phone numbers, and worked through a day: tickets issued, called, recalled,
 transferred, served, a no-show, a case accepted, ratings. Then everything the public can see
 is crawled: every GET page of the url_map that answers without a login (real path values,
-real track tokens), every public API answer, the public events in the event log, and what a
-display board and a phone following its ticket receive over Socket.IO. None may contain a
+real track tokens), every public API answer, the public events in the event log, the bytes a
+kiosk prints (once ``kiosks/printing.py`` is in the tree), and what a display board and a phone
+following its ticket receive over Socket.IO. None may contain a
 seeded name (or its masked form), an 18-character ID number or a mobile phone number.
 """
 from __future__ import annotations
@@ -103,6 +104,21 @@ def day(client, factory):
             "display": factory.device(setup["hall"], "display")}
 
 
+def printed_slip(answer: dict) -> str | None:
+    """The bytes a kiosk's thermal printer gets for a ticket (python-escpos ``Dummy``), as text;
+    None while the printing module (branch ``pages``) is not in this tree."""
+    try:
+        from escpos.printer import Dummy
+
+        from kiosks.api import slip_for
+        from kiosks.printing import render
+    except ImportError:
+        return None
+    printer = Dummy()
+    render(printer, slip_for(answer))
+    return printer.output.decode("gb18030", errors="replace")
+
+
 def _public_api_paths(values: dict) -> list[str]:
     queries = {"/calendar": f"?year={date.today().year}",
                "/calendar/due": f"?from={date.today().isoformat()}&working_days=3"}
@@ -121,10 +137,13 @@ def test_public_pages_api_answers_and_events_carry_no_personal_data(app, client,
         if found:
             problems.append(f"{where}: {found}")
 
-    # what the kiosk screen shows (and prints) after each ticket
+    # what the kiosk screen shows and prints after each ticket
     for answer in day["answers"]:
         if answer.request.path.endswith("/tickets"):
             check("kiosk answer", readable(answer))
+            slip = printed_slip(answer.get_json())
+            if slip is not None:
+                check(f"printed ticket {answer.get_json()['number']}", slip)
     public = []
     for token in tokens:
         values = {"hall_code": "C1", "token": token}
@@ -143,8 +162,10 @@ def test_public_pages_api_answers_and_events_carry_no_personal_data(app, client,
         e.type for e in events}
     for event in events:
         check(f"event {event.seq} {event.type}", json.dumps(event.envelope(), ensure_ascii=False))
+    printed = printed_slip(day["tickets"][0]) is not None
     print(f"\nprivacy crawl: {crawled} public answers and events checked "
-          f"({len(set(public))} paths, {len(events)} public events)")
+          f"({len(set(public))} paths, {len(events)} public events, printed tickets "
+          f"{'checked' if printed else 'not in this tree yet'})")
     assert not problems, "\n".join(problems)
     # the seeded data really exists where staff may see it (the crawl could find it)
     staff = client.get("/api/v1/halls/C1/cases", headers=bearer(token_for(client, "admin")))
