@@ -9,7 +9,8 @@ from service_hall.config import Settings
 
 
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
-    """Build the application. Nothing connects or writes until a request or command runs."""
+    """Build the application. Nothing connects or writes until a request or command runs,
+    except outside demo mode: then it reads the users table once to refuse demo passwords."""
     settings = settings or Settings()
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(settings.flask_config())
