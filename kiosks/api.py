@@ -4,17 +4,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from flask import jsonify, request, url_for
+from flask import current_app, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from kiosks.models import TICKET_STATUSES, Ticket
 from kiosks.operations import cancel_ticket, estimated_wait_minutes, issue_ticket, waiting_ahead
+from kiosks.printing import TicketSlip, print_slip
 from service_hall.api import endpoint
 from service_hall.auth.actor import Actor
 from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import hall_by_code, offered_item
-from service_hall.clock import now, service_day
+from service_hall.clock import local, now, service_day
 from service_hall.errors import bad_request, forbidden, not_found
 from service_hall.extensions import db
 from service_hall.schemas import ISSUED, TICKET, TRACK, array
@@ -80,28 +81,52 @@ def create_ticket(actor: Actor, hall_code: str, body: dict):
         appointment_at = _parse_datetime(body["appointment_at"], "appointment_at")
     item = offered_item(hall, body["item_code"])
     at = now()
-    ticket, _replayed = issue_ticket(hall, item, actor=actor, now=at,
-                                     green_channel=bool(body.get("green_channel")),
-                                     appointment_at=appointment_at, idempotency_key=key)
+    ticket, replayed = issue_ticket(hall, item, actor=actor, now=at,
+                                    green_channel=bool(body.get("green_channel")),
+                                    appointment_at=appointment_at, idempotency_key=key)
+    answer = issued_json(ticket, at=at)  # before commit: nothing expires, nothing is reloaded
     db.session.commit()
-    return jsonify(issued_json(ticket, at=at)), 201
+    if actor.role == "kiosk":
+        # After the commit, from plain values; a retry (replay) does not print a second slip.
+        printer = current_app.config["SERVICE_HALL"].printer
+        answer["printed"] = bool(printer) and not replayed and print_slip(printer, slip_for(answer))
+    return jsonify(answer), 201
+
+
+def slip_for(answer: dict) -> TicketSlip:
+    return TicketSlip(hall_name=answer["hall_name"], number=answer["number"],
+                      item_name=answer["item_name"], waiting_ahead=answer["waiting_ahead"],
+                      estimated_wait_minutes=answer["estimated_wait_minutes"],
+                      issued_at=local(datetime.fromisoformat(answer["issued_at"])),
+                      track_url=answer["track_url"])
+
+
+def ticket_by_track_token(token: str) -> Ticket:
+    ticket = None
+    if len(token) <= 40:
+        ticket = db.session.scalars(select(Ticket).where(Ticket.track_token == token)
+                                    .options(joinedload(Ticket.window), joinedload(Ticket.item),
+                                             joinedload(Ticket.hall))).first()
+    if ticket is None:
+        raise not_found("没有这张号 (no such ticket)", "unknown_ticket")
+    return ticket
+
+
+def track_json(ticket: Ticket) -> dict:
+    """What anyone holding the QR code may see: no personal information."""
+    ahead = waiting_ahead(ticket)
+    return {"number": ticket.number, "status": ticket.status, "waiting_ahead": ahead,
+            "estimated_wait_minutes": estimated_wait_minutes(ticket, ahead, now=now()),
+            "window_number": ticket.window.number if ticket.window else None,
+            "item_code": ticket.item.code, "item_name": ticket.item.name,
+            "hall_name": ticket.hall.name, "hall_code": ticket.hall.code,
+            "call_count": ticket.call_count, "issued_at": ticket.issued_at.isoformat()}
 
 
 @endpoint("/track/<token>", "GET", summary="Follow a ticket by its QR code (no personal data)",
           tag="tickets", responses={200: TRACK, 404: None}, limit="120/minute")
 def track(actor, token: str):
-    ticket = db.session.scalars(select(Ticket).where(Ticket.track_token == token)
-                                .options(joinedload(Ticket.window), joinedload(Ticket.item),
-                                         joinedload(Ticket.hall))).first()
-    if ticket is None or len(token) > 40:
-        raise not_found("没有这张号 (no such ticket)", "unknown_ticket")
-    ahead = waiting_ahead(ticket)
-    return jsonify({"number": ticket.number, "status": ticket.status, "waiting_ahead": ahead,
-                    "estimated_wait_minutes": estimated_wait_minutes(ticket, ahead, now=now()),
-                    "window_number": ticket.window.number if ticket.window else None,
-                    "item_name": ticket.item.name, "hall_name": ticket.hall.name,
-                    "hall_code": ticket.hall.code, "call_count": ticket.call_count,
-                    "issued_at": ticket.issued_at.isoformat()})
+    return jsonify(track_json(ticket_by_track_token(token)))
 
 
 @endpoint("/halls/<hall_code>/tickets", "GET", summary="A hall's tickets of a day",

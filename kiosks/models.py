@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service_hall.catalog.models import Hall, ServiceItem
@@ -18,10 +18,24 @@ OPEN_STATUSES = ("waiting", "called", "serving")
 
 class Ticket(IdMixin, db.Model):
     __tablename__ = "tickets"
+    __sync__ = "up"  # owned by the node serving the hall (realtime.sync.registry)
     __table_args__ = (
         # The call-next scan: waiting tickets of a hall's day, in queue order.
         Index("ix_tickets_queue", "hall_id", "service_day", "status", "item_id", "queue_at"),
         Index("ix_tickets_hall_day_number", "hall_id", "service_day", "number"),
+        # call-next (windows/queue.py) walks a class of waiting tickets in queue order and stops
+        # at the first one the window serves: green/ordinary by this index, no sort...
+        Index("ix_tickets_call_order", "hall_id", "service_day", "status", "green_channel",
+              "queue_at", "issued_at", "id"),
+        # ...and the rare classes by partial indexes, so that finding none costs nothing.
+        Index("ix_tickets_appointments", "hall_id", "service_day", "status", "queue_at",
+              postgresql_where=text("appointment_at IS NOT NULL"),
+              sqlite_where=text("appointment_at IS NOT NULL")),
+        Index("ix_tickets_transfers", "hall_id", "service_day", "status", "queue_at",
+              postgresql_where=text("transferred_in = true"),
+              sqlite_where=text("transferred_in = 1")),
+        # The wait estimate's "recent service times": latest finished tickets of a hall first.
+        Index("ix_tickets_recent_done", "hall_id", "status", "finished_at"),
     )
 
     hall_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("halls.id"))
@@ -51,6 +65,9 @@ class Ticket(IdMixin, db.Model):
 
     hall: Mapped[Hall] = relationship()
     item: Mapped[ServiceItem] = relationship()
+    # Not a column: the waiting-ahead count taken while issuing, so the kiosk's answer needs no
+    # second query (set by ``kiosks.operations.issue_ticket`` on the new instance only).
+    ahead_at_issue = None
     window: Mapped[Optional["Window"]] = relationship(foreign_keys=[window_id])  # noqa: F821
 
     def staff_json(self) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from kiosks.models import OPEN_STATUSES, IdempotencyKey, Ticket, TicketCounter
 from realtime.events import record_event
@@ -12,7 +12,7 @@ from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.clock import service_day
-from service_hall.db import bump_counter, insert_for
+from service_hall.db import bump_counter, insert_for, new_id
 from service_hall.errors import ApiError, conflict
 from service_hall.extensions import db
 from windows.models import Window, window_items
@@ -26,12 +26,12 @@ def format_number(prefix: str, serial: int) -> str:
     return f"{prefix}{serial:03d}"
 
 
-def _claim_idempotency_key(hall: Hall, key: str, now: datetime) -> Ticket | None:
-    """Insert the key first; if another request holds it (even uncommitted), wait for it and
-    return the ticket it issued."""
+def _claim_idempotency_key(hall: Hall, key: str, now: datetime, ticket_id) -> Ticket | None:
+    """Insert the key first, naming the ticket this transaction will issue; if another request
+    holds it (even uncommitted), wait for it and return the ticket it issued."""
     insert = insert_for(db.session)
     claimed = db.session.execute(
-        insert(IdempotencyKey).values(hall_id=hall.id, key=key, created_at=now)
+        insert(IdempotencyKey).values(hall_id=hall.id, key=key, created_at=now, ticket_id=ticket_id)
         .on_conflict_do_nothing().returning(IdempotencyKey.key)).first()
     if claimed is not None:
         return None
@@ -50,8 +50,9 @@ def issue_ticket(hall: Hall, item: ServiceItem, *, actor: Actor, now: datetime,
     channel, ``Y`` for a checked-in appointment). Returns the ticket and whether it is a replay
     of an earlier request with the same ``Idempotency-Key``."""
     day = service_day(now)
+    ticket_id = new_id()
     if idempotency_key:
-        earlier = _claim_idempotency_key(hall, idempotency_key, now)
+        earlier = _claim_idempotency_key(hall, idempotency_key, now, ticket_id)
         if earlier is not None:
             return earlier, True
     if item.daily_cap is not None:
@@ -65,22 +66,19 @@ def issue_ticket(hall: Hall, item: ServiceItem, *, actor: Actor, now: datetime,
     serial = bump_counter(db.session, TicketCounter,
                           {"hall_id": hall.id, "key": f"no:{prefix}", "day": day})
     ticket = Ticket(
-        hall_id=hall.id, service_day=day, number=format_number(prefix, serial), item_id=item.id,
+        id=ticket_id, hall_id=hall.id, service_day=day, number=format_number(prefix, serial), item_id=item.id,
         status="waiting", green_channel=green_channel, appointment_at=appointment_at,
         queue_at=now, issued_at=now, track_token=secrets.token_urlsafe(16),
         issued_by_user_id=actor.user_id, issued_by_device_id=actor.device_id)
     ticket.item = item
     db.session.add(ticket)
     db.session.flush()
-    if idempotency_key:
-        db.session.execute(update(IdempotencyKey)
-                           .where(IdempotencyKey.hall_id == hall.id, IdempotencyKey.key == idempotency_key)
-                           .values(ticket_id=ticket.id))
     audit(actor, "ticket.issue", "ticket", ticket.id, hall_id=hall.id, to_state="waiting",
           details={"number": ticket.number, "item": item.code})
+    waiting, ahead = _queue_counts(ticket)
+    ticket.ahead_at_issue = ahead
     record_event(db.session, hall, "ticket.issued",
-                 {"number": ticket.number, "item_code": item.code,
-                  "waiting": waiting_count(hall, item, day)},
+                 {"number": ticket.number, "item_code": item.code, "waiting": waiting},
                  track_token=ticket.track_token)
     return ticket, False
 
@@ -91,15 +89,33 @@ def waiting_count(hall: Hall, item: ServiceItem, day: date) -> int:
         Ticket.status == "waiting")) or 0
 
 
+def _ahead_of(ticket: Ticket):
+    """Waiting tickets of the same item that will be called first: earlier in the queue, or
+    transferred in (they go ahead of the ordinary queue)."""
+    return or_(Ticket.queue_at < ticket.queue_at, Ticket.transferred_in.is_(True))
+
+
+def _queue_counts(ticket: Ticket) -> tuple[int, int]:
+    """One scan of the item's waiting queue: (waiting including this ticket, waiting ahead)."""
+    waiting, ahead = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((_ahead_of(ticket), 1), else_=0)), 0))
+        .where(Ticket.hall_id == ticket.hall_id, Ticket.service_day == ticket.service_day,
+               Ticket.item_id == ticket.item_id, Ticket.status == "waiting",
+               Ticket.id != ticket.id)).one()
+    return waiting + 1, ahead
+
+
 def waiting_ahead(ticket: Ticket) -> int:
     """Waiting tickets of the same item that will be called first: earlier in the queue, or
     transferred in (they go ahead of the ordinary queue)."""
     if ticket.status != "waiting":
         return 0
+    if ticket.ahead_at_issue is not None:   # counted in the issuing transaction
+        return ticket.ahead_at_issue
     return db.session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.hall_id == ticket.hall_id, Ticket.service_day == ticket.service_day,
         Ticket.item_id == ticket.item_id, Ticket.status == "waiting", Ticket.id != ticket.id,
-        or_(Ticket.queue_at < ticket.queue_at, Ticket.transferred_in.is_(True)))) or 0
+        _ahead_of(ticket))) or 0
 
 
 def mean_service_minutes(item: ServiceItem, hall_id, *, now: datetime) -> float:
@@ -131,7 +147,8 @@ def cancel_ticket(ticket: Ticket, *, actor: Actor) -> Ticket:
     ticket.status = "cancelled"
     audit(actor, "ticket.cancel", "ticket", ticket.id, hall_id=ticket.hall_id,
           from_state="waiting", to_state="cancelled")
-    record_event(db.session, ticket.hall, "ticket.cancelled", {"number": ticket.number},
+    record_event(db.session, ticket.hall, "ticket.cancelled",
+                 {"number": ticket.number, "item_code": ticket.item.code},
                  track_token=ticket.track_token)
     return ticket
 

@@ -57,9 +57,19 @@ def set_publisher(publisher: Callable[[list[Event]], None] | None) -> None:
 
 def write_pending(session: Session) -> list[Event]:
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
+    # One counter bump per hall for all of the transaction's events (a call-next records two):
+    # the seqs are the block ending at the new value, in the order the events were recorded.
+    per_hall: dict = {}
+    for p in pending:
+        per_hall[p.hall_id] = per_hall.get(p.hall_id, 0) + 1
+    next_seq = {}
+    for hall_id, count in per_hall.items():
+        last = bump_counter(session, EventCounter, {"hall_id": hall_id}, by=count)
+        next_seq[hall_id] = last - count + 1
     written = []
     for p in pending:
-        seq = bump_counter(session, EventCounter, {"hall_id": p.hall_id})
+        seq = next_seq[p.hall_id]
+        next_seq[p.hall_id] += 1
         row = Event(hall_id=p.hall_id, hall_code=p.hall_code, seq=seq, type=p.type, at=p.at,
                     audience=p.audience, data=p.data, window_code=p.window_code,
                     track_token=p.track_token)

@@ -14,6 +14,11 @@ from service_hall.extensions import db
 
 class Event(IdMixin, db.Model):
     __tablename__ = "events"
+    # A township's events are recorded again in the county's log (renumbered there) so county
+    # supervisors see township queues live; the county never sends events down.
+    __sync__ = "up"
+    __sync_handover__ = False
+    __sync_snapshot__ = False
     __table_args__ = (UniqueConstraint("hall_id", "seq"),)
 
     hall_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -15,6 +15,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(settings.flask_config())
     app.config.update(overrides)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from service_hall import extensions as ext
     ext.db.init_app(app)
@@ -39,6 +43,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         install_sqlite_locking(ext.db.engine)
 
     _import_models()
+    from service_hall.catalog.cache import init_catalog_cache
+    init_catalog_cache(app)
 
     @app.teardown_request
     def _end_transaction(_exc):
@@ -52,6 +58,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     init_login(app)
     from realtime.publish import install_publisher
     install_publisher(app)
+    from realtime.sync import install_sync
+    install_sync(app)
     from service_hall.cli import hall_cli
     app.cli.add_command(hall_cli)
     from service_hall.security import (SessionInterface, install_input_guards,
@@ -89,24 +97,28 @@ def _import_models() -> None:
     # Every model must be known to the metadata before migrations or queries run.
     import kiosks.models  # noqa: F401
     import realtime.models  # noqa: F401
+    import realtime.sync.models  # noqa: F401
     import service_hall.audit.models  # noqa: F401
     import service_hall.auth.models  # noqa: F401
     import service_hall.calendar.models  # noqa: F401
     import service_hall.cases.models  # noqa: F401
     import service_hall.catalog.models  # noqa: F401
     import service_hall.ratings.models  # noqa: F401
+    import service_hall.supervision.models  # noqa: F401
     import windows.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     # API modules register their routes on the shared blueprint when imported.
     import kiosks.api  # noqa: F401
+    import realtime.sync.api  # noqa: F401
     import service_hall.auth.api  # noqa: F401
     import service_hall.calendar.api  # noqa: F401
     import service_hall.cases.api  # noqa: F401
     import service_hall.catalog.api  # noqa: F401
     import service_hall.ratings.api  # noqa: F401
     import service_hall.stats.api  # noqa: F401
+    import service_hall.supervision.api  # noqa: F401
     import windows.api  # noqa: F401
     from service_hall.api import api
     from service_hall.extensions import csrf
@@ -118,7 +130,13 @@ def _register_blueprints(app: Flask) -> None:
     from service_hall.auth.views import bp as auth_pages
     from service_hall.catalog.views import bp as catalog_pages
     from service_hall.pages import bp as pages
+    from windows.views import bp as window_pages
+    from service_hall.supervision.views import bp as supervision_pages
     app.register_blueprint(kiosk_pages)
+    app.register_blueprint(window_pages)
     app.register_blueprint(auth_pages)
     app.register_blueprint(catalog_pages)
     app.register_blueprint(pages)
+    app.register_blueprint(supervision_pages)
+    from realtime.sync.views import bp as sync_pages
+    app.register_blueprint(sync_pages)

@@ -20,7 +20,11 @@ def _settings():
 @hall_cli.command("seed-demo")
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
               help="Where the pages will be served, for the printed links.")
-def seed_demo_command(base_url: str) -> None:
+@click.option("--history", is_flag=True,
+              help="Also add two years of past tickets, cases, holds and ratings (idempotent).")
+@click.option("--history-days", default=730, show_default=True, type=click.IntRange(1, 3660),
+              help="How many days of history before today.")
+def seed_demo_command(base_url: str, history: bool, history_days: int) -> None:
     """Load the Suide-sized demo (idempotent) and print the pages and logins."""
     from service_hall.catalog.seed import seed_demo
     settings = _settings()
@@ -28,7 +32,34 @@ def seed_demo_command(base_url: str) -> None:
     db.session.commit()
     click.echo("Seeded the Suide-sized demo." if result.created
                else "Demo data already present: nothing changed.")
+    if history:
+        _seed_history(result.county, history_days)
     print_demo_summary(base_url, result.county.code, result.devices, settings.demo_password)
+
+
+def _seed_history(county, days: int) -> None:
+    import time
+
+    from service_hall.calendar.rules import snapshot
+    from service_hall.cases.history_load import default_params, load_history
+    from service_hall.clock import service_day
+    from service_hall.errors import ApiError
+    settings = _settings()
+    started = time.perf_counter()
+    params = default_params(service_day(), days=days, yellow_days=settings.yellow_days,
+                            rectify_days=settings.rectify_days, timezone=settings.timezone)
+    try:
+        outcome = load_history(county, params, snapshot())
+    except ApiError as exc:
+        raise click.ClickException(exc.message)
+    db.session.commit()
+    if not outcome.created:
+        click.echo("History already present: nothing added.")
+        return
+    c = outcome.counts
+    click.echo(f"History {params.start} – {params.today}: {c['cases']} cases, {c['holds']} holds, "
+               f"{c['tickets']} tickets, {c['ratings']} ratings, {c['rectifications']} "
+               f"rectifications ({time.perf_counter() - started:.1f} s).")
 
 
 def print_demo_summary(base: str, county: str, devices: dict[str, str], password: str) -> None:
@@ -180,3 +211,49 @@ def set_password_command(username: str, password: str) -> None:
     user.failed_logins, user.locked_until = 0, None
     db.session.commit()
     click.echo(f"Password of {username} changed; their sessions and tokens are revoked.")
+
+
+def letter_rules():
+    from service_hall.calendar.rules import snapshot
+    from service_hall.clock import service_day
+    from service_hall.supervision.letters import Rules
+    settings = _settings()
+    return Rules(cal=snapshot(), today=service_day(), yellow_days=settings.yellow_days,
+                 target=settings.ontime_target, prefix=settings.letter_prefix)
+
+
+@hall_cli.command("letters")
+@click.option("--month", required=True, help="The month, e.g. 2026-10.")
+@click.option("--kind", required=True, type=click.Choice(["reminder", "supervision", "warning"]),
+              help="reminder 工作提示函 (month start), supervision 工作督办函 (mid-month), "
+                   "warning 工作预警函 (month end).")
+@click.option("--county", "county_code", help="County hall code (default: every county).")
+def letters_command(month: str, kind: str, county_code: str | None) -> None:
+    """Issue the month's letters of one kind to every department and township hall that needs
+    one (a letter already issued is listed, not issued again)."""
+    from sqlalchemy import select
+
+    from service_hall.auth.actor import SYSTEM
+    from service_hall.catalog.models import Hall
+    from service_hall.clock import now
+    from service_hall.errors import ApiError
+    from service_hall.supervision.letters import issue_letters
+    counties = select(Hall).where(Hall.level == "county").order_by(Hall.code)
+    if county_code:
+        counties = counties.where(Hall.code == county_code)
+    found = list(db.session.scalars(counties))
+    if not found:
+        raise click.ClickException(f"没有县级大厅 {county_code or ''} (no such county hall)")
+    try:
+        rules = letter_rules()
+        for county in found:
+            issued = issue_letters(kind, month, county, rules, actor=SYSTEM, now=now())
+            db.session.commit()
+            for letter, created in issued:
+                click.echo(f"{letter.number}  {letter.subject_name}  "
+                           f"{len(letter.content['cases'])} 件  "
+                           f"{'新发' if created else '已发 (kept)'}")
+            click.echo(f"{county.name}: {sum(c for _, c in issued)} issued, "
+                       f"{sum(not c for _, c in issued)} already issued.")
+    except ApiError as exc:
+        raise click.ClickException(exc.message)

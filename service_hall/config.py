@@ -60,16 +60,31 @@ class Settings:
     green_ratio: tuple[int, int] = field(default_factory=lambda: _ratio(env("GREEN_RATIO", "1:2")))
     pause_max_minutes: int = field(default_factory=lambda: int(env("PAUSE_MAX_MINUTES", "15") or 15))
     token_hours: int = field(default_factory=lambda: int(env("TOKEN_HOURS", "12") or 12))
+    # The hall's ticket printer (kiosks.printing): network:HOST:PORT, usb:VID:PID, file:PATH or "".
+    printer: str = field(default_factory=lambda: env("PRINTER", "") or "")
+    # Behind nginx: how many proxies set X-Forwarded-For/-Proto (0 = served directly). Without
+    # it every kiosk shares the proxy's address and therefore one rate-limit bucket.
+    proxy_hops: int = field(default_factory=lambda: int(env("PROXY_HOPS", "0") or 0))
+    # Database connections per process: the server's max_connections is shared by every process.
+    db_pool_size: int = field(default_factory=lambda: int(env("DB_POOL_SIZE", "10") or 10))
+    db_max_overflow: int = field(default_factory=lambda: int(env("DB_MAX_OVERFLOW", "20") or 20))
+    # Rate limits on public endpoints (SPEC 7); only benchmarks turn them off.
+    rate_limits: bool = field(default_factory=lambda: (env("RATE_LIMITS", "1") or "1") != "0")
     # Key for applicants' personal data (SPEC 7); derived from SECRET_KEY when unset.
     data_key: str | None = field(default_factory=lambda: env("DATA_KEY") or None)
     yellow_days: int = field(default_factory=lambda: int(env("YELLOW_DAYS", "1") or 1))
     rectify_days: int = field(default_factory=lambda: int(env("RECTIFY_DAYS", "15") or 15))
+    # On-time completion target of the warning letter (预警函): "99" or "0.99".
+    ontime_target: float = field(default_factory=lambda: _share(env("ONTIME_TARGET", "99")))
+    # Issuing office's abbreviation in letter numbers: 绥政服督〔2026〕第12号.
+    letter_prefix: str = field(default_factory=lambda: env("LETTER_PREFIX", "绥政服") or "绥政服")
 
     def flask_config(self) -> dict:
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url, self.db_pool_size,
+                                                         self.db_max_overflow),
             "SERVICE_HALL": self,
             "PERMANENT_SESSION_LIFETIME": 30 * 60,  # idle timeout (SPEC 7)
             "SESSION_REFRESH_EACH_REQUEST": True,
@@ -80,6 +95,7 @@ class Settings:
             "JSON_SORT_KEYS": False,
             "BABEL_DEFAULT_LOCALE": "zh",
             "WTF_CSRF_TIME_LIMIT": None,
+            "RATELIMIT_ENABLED": self.rate_limits,
             "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,  # the largest body: a catalog sheet (≤ 5 MB)
         }
 
@@ -88,7 +104,16 @@ class Settings:
         if "@" in url:  # hide credentials
             url = url.split("://")[0] + "://…@" + url.split("@", 1)[1]
         return (f"role={self.role} node={self.node_code or '-'} db={url} "
-                f"bus={'redis:' + self.redis_channel if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode}")
+                f"bus={'redis:' + self.redis_channel if self.redis_url else 'in-process'} tz={self.timezone} mode={self.mode} "
+                f"printer={self.printer.partition(':')[0] or '-'}")
+
+
+def _share(text: str | None) -> float:
+    value = float(text or 99)
+    value = value / 100 if value > 1 else value
+    if not 0 < value <= 1:
+        raise ValueError("SERVICE_HALL_ONTIME_TARGET must be a percentage like 99 or 0.99")
+    return value
 
 
 def _ratio(text: str | None) -> tuple[int, int]:
@@ -99,8 +124,9 @@ def _ratio(text: str | None) -> tuple[int, int]:
     return g, o
 
 
-def _engine_options(url: str) -> dict:
+def _engine_options(url: str, pool_size: int = 10, max_overflow: int = 30) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False},
-                "pool_size": 10, "max_overflow": 30, "pool_timeout": 120}
-    return {"pool_size": 10, "max_overflow": 30, "pool_timeout": 120, "pool_pre_ping": True}
+                "pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": 120}
+    return {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": 120,
+            "pool_pre_ping": True}

@@ -113,6 +113,15 @@ def install_sqlite_locking(engine: Engine) -> None:
     event.listen(engine, "rollback", _release)
 
 
+def keep_loaded(session, obj):
+    """Hold ``obj`` for the rest of the session. The identity map keeps only weak references, so
+    a row loaded for the caller (their hall) would otherwise be gone, and queried again, by the
+    time the view looks it up."""
+    if obj is not None:
+        session.info.setdefault("service_hall.kept", []).append(obj)
+    return obj
+
+
 def get_by(model, **filters):
     return db.session.scalars(select(model).filter_by(**filters)).first()
 

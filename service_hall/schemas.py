@@ -36,9 +36,10 @@ TICKET = obj({"id": STR, "number": STR, "status": STR, "item_code": STR,
               "service_day": DATE})
 ISSUED = obj({"id": STR, "number": STR, "status": STR, "item_code": STR, "waiting_ahead": INT,
               "estimated_wait_minutes": INT, "track_token": STR, "issued_at": DATETIME},
-             {"item_name": STR, "hall_code": STR, "hall_name": STR, "track_url": STR})
+             {"item_name": STR, "hall_code": STR, "hall_name": STR, "track_url": STR,
+              "printed": BOOL})
 TRACK = obj({"number": STR, "status": STR, "waiting_ahead": INT},
-            {"window_number": NINT, "estimated_wait_minutes": INT, "item_name": STR,
+            {"window_number": NINT, "estimated_wait_minutes": INT, "item_name": STR, "item_code": STR,
              "hall_name": STR, "hall_code": STR, "call_count": INT, "issued_at": DATETIME})
 ERROR = obj({"error": obj({"code": STR, "message": STR},
                           {"details": array({"type": "object"})})})

@@ -24,6 +24,10 @@ def main() -> None:
 
     settings = Settings()
     app = create_app(settings)
+    if settings.role == "township" and os.environ.get("SERVICE_HALL_SYNC_WORKER", "1") != "0":
+        # A new node pulls the catalog and accounts before it serves (SPEC 6).
+        from realtime.sync.worker import start_township
+        start_township(app)
     print(f"Service Hall serving on http://{args.host}:{args.port}/  ({settings.summary()})",
           flush=True)
     socketio.run(app, host=args.host, port=args.port, log_output=False)

@@ -108,6 +108,21 @@ def aware(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
+def csrf_from(html: str) -> str:
+    import re
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "page has no csrf-token meta tag"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD):
+    """Sign in through the login form (CSRF included), as a clerk's browser does."""
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token})
+
+
 class Desk:
     """A test's hands on the API: a kiosk issuing tickets and clerks working their windows."""
 

@@ -43,8 +43,9 @@ def _ratio() -> tuple[int, int]:
 
 
 def _answer(ticket):
+    answer = {"ticket": ticket.staff_json()}  # before commit: nothing expires, nothing reloads
     db.session.commit()
-    return jsonify({"ticket": ticket.staff_json()})
+    return jsonify(answer)
 
 
 @endpoint("/windows/<window_code>/call-next", "POST", summary="Call the next ticket",
@@ -103,5 +104,6 @@ def set_state(actor: Actor, window_code: str, body: dict):
     window = ops.set_state(window_by_code(window_code), body["state"], actor=actor, now=now(),
                            reason=body.get("reason", ""),
                            pause_max_minutes=settings.pause_max_minutes)
+    answer = window.public()
     db.session.commit()
-    return jsonify(window.public())
+    return jsonify(answer)

@@ -26,6 +26,8 @@ window_items = Table(
 
 class Window(IdMixin, db.Model):
     __tablename__ = "windows"
+    # Owned by the node serving the hall: state changes go up, with the items it serves.
+    __sync__ = "up"
     __table_args__ = (UniqueConstraint("hall_id", "number"),)
 
     code: Mapped[str] = mapped_column(String(40), unique=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, func, or_, select, true
 
 from kiosks.models import Ticket
 from service_hall.clock import service_day
@@ -23,12 +23,14 @@ CLASSES = ("appointment", "transferred", "green", "ordinary")
 
 
 def _class_filter(name: str):
-    not_special = and_(Ticket.appointment_at.is_(None), Ticket.transferred_in.is_(False))
+    # "= true/false" rather than "IS": the form the indexes on tickets are written for (the
+    # columns are NOT NULL, so both mean the same).
+    not_special = and_(Ticket.appointment_at.is_(None), Ticket.transferred_in == false())
     return {
         "appointment": Ticket.appointment_at.is_not(None),
-        "transferred": and_(Ticket.transferred_in.is_(True), Ticket.appointment_at.is_(None)),
-        "green": and_(not_special, Ticket.green_channel.is_(True)),
-        "ordinary": and_(not_special, Ticket.green_channel.is_(False)),
+        "transferred": and_(Ticket.transferred_in == true(), Ticket.appointment_at.is_(None)),
+        "green": and_(not_special, Ticket.green_channel == true()),
+        "ordinary": and_(not_special, Ticket.green_channel == false()),
     }[name]
 
 
@@ -76,9 +78,24 @@ def _candidates(window: Window, now: datetime):
 def claim_next(window: Window, *, now: datetime, ratio: tuple[int, int]) -> tuple[Ticket, str] | None:
     """Lock and return the ticket this window must call next, with its class, or None."""
     base = _candidates(window, now)
-    for name in ("appointment", "transferred", *mix_order(window.mix_cycle, ratio)):
+    # Appointments, then transfers: one query over both (they are rare, and a partial index
+    # each makes finding none free), ordered appointment first, then queue order.
+    special = (base.where(or_(_class_filter("appointment"), _class_filter("transferred")))
+               .order_by(None)
+               .order_by(Ticket.appointment_at.is_(None), Ticket.queue_at, Ticket.issued_at,
+                         Ticket.id))
+    ticket = db.session.scalars(lock_rows(special, skip_locked=True)).first()
+    if ticket is not None:
+        return ticket, "appointment" if ticket.appointment_at is not None else "transferred"
+    for name in mix_order(window.mix_cycle, ratio):
         ticket = db.session.scalars(lock_rows(base.where(_class_filter(name)),
                                               skip_locked=True)).first()
         if ticket is not None:
             return ticket, name
     return None
+
+
+def waiting_for_window(window: Window, *, now: datetime) -> int:
+    """How many tickets this window could call now (same rule as :func:`claim_next`)."""
+    base = _candidates(window, now).limit(None).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(base.subquery())) or 0

@@ -14,6 +14,7 @@ from service_hall.extensions import db
 
 class AuditEntry(IdMixin, db.Model):
     __tablename__ = "audit_log"
+    __sync__ = "up"
     __table_args__ = (Index("ix_audit_log_record", "record_type", "record_id"),)
 
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -18,6 +18,10 @@ DEVICE_KINDS = ("kiosk", "display", "pad")
 
 class User(IdMixin, db.Model):
     __tablename__ = "users"
+    # Accounts are kept at the county; a township node gets those of its halls.
+    __sync__ = "down"
+    __sync_scope__ = "hall"
+    __sync_exclude__ = ("failed_logins", "locked_until")  # lockout is per node
 
     username: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(80), default="")
@@ -50,6 +54,8 @@ class User(IdMixin, db.Model):
 
 class Device(IdMixin, db.Model):
     __tablename__ = "devices"
+    __sync__ = "down"
+    __sync_scope__ = "hall"
 
     name: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(10))

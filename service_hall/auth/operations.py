@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from service_hall.auth.actor import Actor
 from service_hall.auth.models import Device, User
 from service_hall.catalog.models import Hall
+from service_hall.db import keep_loaded
 from service_hall.errors import ApiError
 from service_hall.extensions import db
 
@@ -88,9 +90,10 @@ def user_from_token(token: str, *, secret: str, hours: int) -> User | None:
         user_id = uuid.UUID(payload["u"])
     except (BadSignature, SignatureExpired, KeyError, ValueError, TypeError):
         return None
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id, options=[joinedload(User.hall)])
     if user is None or not user.active or user.token_generation != payload.get("g"):
         return None
+    keep_loaded(db.session, user.hall)
     return user
 
 
@@ -104,8 +107,12 @@ def new_device_token() -> str:
 
 def device_from_token(token: str) -> Device | None:
     device = db.session.scalars(
-        select(Device).where(Device.token_hash == hash_device_token(token))).first()
-    return device if device is not None and device.active else None
+        select(Device).where(Device.token_hash == hash_device_token(token))
+        .options(joinedload(Device.hall))).first()
+    if device is None or not device.active:
+        return None
+    keep_loaded(db.session, device.hall)
+    return device
 
 
 def _ancestors(hall: Hall | None) -> tuple[uuid.UUID, ...]:

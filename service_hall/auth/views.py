@@ -21,7 +21,7 @@ class LoginForm(FlaskForm):
 
 def _home_for(user) -> str:
     if user.role == "clerk":
-        return url_for("pages.index")
+        return url_for("windows.console")
     return url_for("pages.index")
 
 

@@ -20,6 +20,7 @@ class CalendarYear(db.Model):
     working days (``service_hall.calendar.rules``) notices edits made by any process."""
 
     __tablename__ = "calendar_years"
+    __sync__ = "down"  # the county keeps the working-day calendar
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     revision: Mapped[str] = mapped_column(String(32))
@@ -29,6 +30,7 @@ class CalendarYear(db.Model):
 
 class CalendarDay(db.Model):
     __tablename__ = "calendar_days"
+    __sync__ = "down"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))

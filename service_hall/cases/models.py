@@ -28,11 +28,14 @@ LIGHT_LEVELS = {"green": 0, "yellow": 1, "red": 2}
 
 class Case(IdMixin, db.Model):
     __tablename__ = "cases"
+    __sync__ = "up"  # owned by the node serving the hall (realtime.sync.registry)
     __table_args__ = (
         UniqueConstraint("hall_id", "case_no", name="uq_cases_hall_case_no"),
         Index("ix_cases_hall_completed", "hall_id", "completed_on", "outcome"),
         Index("ix_cases_department_completed", "department_id", "completed_on", "outcome"),
         Index("ix_cases_hall_open", "hall_id", "status", "due_on"),
+        # The month's due cases of a hall (reminder letters, 工作提示函).
+        Index("ix_cases_hall_due", "hall_id", "due_on"),
     )
 
     case_no: Mapped[str] = mapped_column(String(60))
@@ -82,6 +85,8 @@ class CaseHold(IdMixin, db.Model):
     """A stop of the clock (补正 or 特别程序): working days in (start_on, end_on] do not count."""
 
     __tablename__ = "case_holds"
+    __sync__ = "up"
+    __sync_parent__ = ("case_id", "cases")  # belongs to the hall of its case
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="materials")

@@ -17,6 +17,7 @@ RESERVED_PREFIXES = ("V", "Y")  # green channel and appointments
 
 class Hall(IdMixin, db.Model):
     __tablename__ = "halls"
+    __sync__ = "down"  # the county's catalog, copied to every township node
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -38,6 +39,7 @@ class Hall(IdMixin, db.Model):
 
 class Department(IdMixin, db.Model):
     __tablename__ = "departments"
+    __sync__ = "down"
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -48,6 +50,7 @@ class Department(IdMixin, db.Model):
 
 class ServiceItem(IdMixin, db.Model):
     __tablename__ = "service_items"
+    __sync__ = "down"
 
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))

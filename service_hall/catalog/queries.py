@@ -10,7 +10,12 @@ from service_hall.extensions import db
 
 
 def hall_by_code(code: str) -> Hall:
-    hall = db.session.scalars(select(Hall).where(Hall.code == code)).first()
+    # The caller's own hall is usually loaded already (with the actor): no second query.
+    # (Only loaded, unexpired attributes are read: never a refresh query per cached object.)
+    hall = next((obj for obj in db.session.identity_map.values()
+                 if type(obj) is Hall and obj.__dict__.get("code") == code), None)
+    if hall is None:
+        hall = db.session.scalars(select(Hall).where(Hall.code == code)).first()
     if hall is None:
         raise not_found(f"没有编码为 {code} 的大厅 (no hall with code {code!r})", "unknown_hall")
     return hall
@@ -35,8 +40,9 @@ def offered_items(hall: Hall) -> list[ServiceItem]:
 
 
 def offered_item(hall: Hall, code: str) -> ServiceItem:
-    item = db.session.scalars(
-        offered_items_stmt(hall).where(ServiceItem.code == code)).first()
+    from service_hall.catalog.cache import catalog_cache
+    item = catalog_cache().item(db.session, hall, code, lambda: db.session.scalars(
+        offered_items_stmt(hall).where(ServiceItem.code == code)).first())
     if item is None or hall.level not in (item.levels or []):
         raise not_found(f"本大厅不办理事项 {code} (item {code!r} is not offered at hall {hall.code})",
                         "unknown_item")

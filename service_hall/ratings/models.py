@@ -19,6 +19,7 @@ RECTIFICATION_STATUSES = ("open", "closed")
 
 class RatingReason(IdMixin, db.Model):
     __tablename__ = "rating_reasons"
+    __sync__ = "down"
 
     level: Mapped[int] = mapped_column(Integer, index=True)
     text: Mapped[str] = mapped_column(String(100))
@@ -30,6 +31,7 @@ class Rating(IdMixin, db.Model):
     """One per ticket (visit) and one per case: the unique columns refuse a second one."""
 
     __tablename__ = "ratings"
+    __sync__ = "up"
 
     hall_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("halls.id"), index=True)
     department_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("departments.id"))
@@ -47,6 +49,7 @@ class Rectification(IdMixin, db.Model):
     """A bad rating (2 or 1) to be rectified by the window's department by ``due_on``."""
 
     __tablename__ = "rectifications"
+    __sync__ = "up"
     __table_args__ = (Index("ix_rectifications_hall_status", "hall_id", "status", "due_on"),)
 
     hall_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("halls.id"))

@@ -1,0 +1,294 @@
+"""Ticket issuing benchmark: kiosks taking tickets over HTTP, on SQLite (one process) and on the
+production stack (nginx, 2 gunicorn gevent processes, PostgreSQL, Redis); the raw rate of the same
+INSERTs through psycopg alone; duplicates checked at the end.
+
+    python -m bench.tickets                 # ~1.5 minutes, rewrites its section of PERFORMANCE.md
+    python -m bench.tickets --seconds 5 --no-write
+
+Targets: ≥ 1,000 tickets/s on the production stack; p99 ≤ 50 ms at 500 tickets/s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from bench import loadgen
+from bench.common import (COUNTY, DEFAULT_PG, DEFAULT_REDIS, kiosk_token, plain_pg_url,
+                          recreate_pg, seed, sqlite_url, verdict, write_section)
+from bench.procstat import Meter
+from bench.stack import Stack, single_process
+
+TARGET_RATE = 1000
+TARGET_P99_MS = 50
+OPEN_RATE = 500
+MODEST_RATE = 20    # 72,000 tickets an hour: far above a county hall's peak, within this machine
+PG_POOL = {"db_pool_size": "8", "db_max_overflow": "4"}   # 24 connections for 2 processes
+
+
+# --- the database, read directly -------------------------------------------------------------
+
+def query(database_url: str, sql: str, params=()) -> list[tuple]:
+    if database_url.startswith("sqlite"):
+        conn = sqlite3.connect(database_url.split("sqlite:///", 1)[1])
+        try:
+            return conn.execute(sql.replace("%s", "?"), params).fetchall()
+        finally:
+            conn.close()
+    with psycopg.connect(plain_pg_url(database_url)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def item_codes(database_url: str) -> list[str]:
+    return [row[0] for row in query(database_url, "SELECT code FROM service_items ORDER BY code")]
+
+
+def integrity(database_url: str) -> dict:
+    """Duplicate numbers per hall and day (must be 0), and how many tickets exist."""
+    duplicates = query(database_url, "SELECT count(*) FROM (SELECT hall_id, service_day, number "
+                       "FROM tickets GROUP BY hall_id, service_day, number HAVING count(*) > 1) d")
+    total = query(database_url, "SELECT count(*) FROM tickets")
+    return {"duplicates": duplicates[0][0], "tickets": total[0][0]}
+
+
+# --- HTTP load ------------------------------------------------------------------------------
+
+def requests_for(base: str, codes: list[str], run: str):
+    url = f"{base}/api/v1/halls/{COUNTY}/tickets"
+    token = kiosk_token()
+    rng = random.Random(7)
+    choices = [(rng.choice(codes), rng.random() < 0.1) for _ in range(4096)]
+
+    def make(i: int) -> bytes:
+        code, green = choices[i % len(choices)]
+        return loadgen.build_request("POST", url, body={"item_code": code, "green_channel": green},
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Idempotency-Key": f"{run}-{i}"})
+    return url, make
+
+
+def answered_numbers(result: loadgen.Result) -> tuple[int, int]:
+    numbers = [json.loads(body)["number"] for body in result.bodies]
+    return len(numbers), len(numbers) - len(set(numbers))
+
+
+def run_closed(base: str, codes: list[str], pids: list[int], *, concurrency: int,
+               seconds: float, label: str) -> dict:
+    url, make = requests_for(base, codes, f"{label}-c{concurrency}-{uuid.uuid4().hex[:6]}")
+    loadgen.closed_loop(url, make, concurrency=concurrency, seconds=1.0)  # warm up pools, caches
+    url, make = requests_for(base, codes, f"{label}-c{concurrency}-{uuid.uuid4().hex[:6]}")
+    with Meter(pids) as meter:
+        result = loadgen.closed_loop(url, make, concurrency=concurrency, seconds=seconds,
+                                     keep_bodies=True)
+    answered, dup_answers = answered_numbers(result)
+    figures = {"label": label, "mode": f"{concurrency} clients", "rate": result.rate,
+               "p50": result.percentile(50) * 1000, "p99": result.percentile(99) * 1000,
+               "ok": result.ok, "statuses": result.statuses, "errors": result.errors,
+               "server_cpu_ms": meter.server / max(1, result.ok) * 1000,
+               "load_cpu": meter.load / result.seconds, "busy": meter.machine_busy,
+               "duplicate_answers": dup_answers}
+    print(f"  {label:<10} {concurrency:>3} clients: {result.summary()}; server CPU "
+          f"{figures['server_cpu_ms']:.2f} ms/ticket, load generator {figures['load_cpu']:.0%} "
+          f"of a core, machine {meter.machine_busy:.0%} busy", flush=True)
+    return figures
+
+
+def run_open(base: str, codes: list[str], pids: list[int], *, rate: float, seconds: float,
+             label: str) -> dict:
+    url, make = requests_for(base, codes, f"{label}-r{rate}-{uuid.uuid4().hex[:6]}")
+    with Meter(pids) as meter:
+        result = loadgen.open_loop(url, make, rate=rate, seconds=seconds, keep_bodies=True)
+    answered, dup_answers = answered_numbers(result)
+    print(f"  {label:<10} {rate:.0f}/s open loop: {result.summary()}", flush=True)
+    return {"label": label, "mode": f"{rate:.0f}/s offered", "rate": result.rate,
+            "p50": result.percentile(50) * 1000, "p99": result.percentile(99) * 1000,
+            "ok": result.ok, "statuses": result.statuses, "errors": result.errors,
+            "server_cpu_ms": meter.server / max(1, result.ok) * 1000,
+            "load_cpu": meter.load / result.seconds, "busy": meter.machine_busy,
+            "duplicate_answers": dup_answers}
+
+
+# --- the same INSERTs through psycopg alone ---------------------------------------------------
+
+RAW_SQL = [
+    "INSERT INTO idempotency_keys (hall_id, key, created_at) VALUES (%(hall)s, %(key)s, %(now)s) "
+    "ON CONFLICT DO NOTHING RETURNING key",
+    "INSERT INTO ticket_counters (hall_id, key, day, value) VALUES (%(hall)s, %(counter)s, %(day)s, 1) "
+    "ON CONFLICT (hall_id, key, day) DO UPDATE SET value = ticket_counters.value + 1 RETURNING value",
+    "INSERT INTO tickets (id, hall_id, service_day, number, item_id, status, green_channel, "
+    "transferred_in, queue_at, issued_at, call_count, reactivated, track_token, "
+    "issued_by_device_id) VALUES (%(id)s, %(hall)s, %(day)s, %(number)s, %(item)s, 'waiting', "
+    "%(green)s, false, %(now)s, %(now)s, 0, false, %(token)s, %(device)s)",
+    "UPDATE idempotency_keys SET ticket_id = %(id)s WHERE hall_id = %(hall)s AND key = %(key)s",
+    "INSERT INTO audit_log (id, at, hall_id, actor_device_id, actor_label, action, record_type, "
+    "record_id, to_state, details) VALUES (%(audit)s, %(now)s, %(hall)s, %(device)s, 'kiosk:bench', "
+    "'ticket.issue', 'ticket', %(id)s, 'waiting', %(details)s)",
+    "INSERT INTO event_counters (hall_id, value) VALUES (%(hall)s, 1) ON CONFLICT (hall_id) "
+    "DO UPDATE SET value = event_counters.value + 1 RETURNING value",
+    "INSERT INTO events (id, hall_id, hall_code, seq, type, at, audience, data, track_token) "
+    "VALUES (%(event)s, %(hall)s, %(code)s, %(seq)s, 'ticket.issued', %(now)s, 'public', "
+    "%(data)s, %(token)s)",
+]
+
+
+def raw_inserts(database_url: str, *, concurrency: int, seconds: float) -> dict:
+    """One transaction per ticket with the statements the app runs, from ``concurrency``
+    threads, each on its own connection."""
+    url = plain_pg_url(database_url)
+    with psycopg.connect(url) as conn:
+        hall = conn.execute("SELECT id FROM halls WHERE code = %s", (COUNTY,)).fetchone()[0]
+        items = conn.execute("SELECT id, code, prefix FROM service_items").fetchall()
+        device = conn.execute("SELECT id FROM devices WHERE kind = 'kiosk' LIMIT 1").fetchone()[0]
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    stop_at = time.perf_counter() + seconds
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        rng = random.Random(n)
+        done = []
+        with psycopg.connect(url) as conn:
+            while time.perf_counter() < stop_at:
+                item_id, code, prefix = rng.choice(items)
+                green = rng.random() < 0.1
+                prefix = "V" if green else prefix
+                now = datetime.now(timezone.utc)
+                params = {"hall": hall, "key": f"raw-{uuid.uuid4().hex}", "now": now, "day": day,
+                          "counter": f"no:{prefix}", "id": uuid.uuid4(), "item": item_id,
+                          "green": green, "token": uuid.uuid4().hex[:22], "device": device,
+                          "audit": uuid.uuid4(), "event": uuid.uuid4(), "code": COUNTY}
+                started = time.perf_counter()
+                with conn.transaction():
+                    cur = conn.cursor()
+                    cur.execute(RAW_SQL[0], params)
+                    serial = cur.execute(RAW_SQL[1], params).fetchone()[0]
+                    params["number"] = f"{prefix}{serial:03d}"
+                    cur.execute(RAW_SQL[2], params)
+                    cur.execute(RAW_SQL[3], params)
+                    params["details"] = json.dumps({"number": params["number"], "item": code})
+                    cur.execute(RAW_SQL[4], params)
+                    params["seq"] = cur.execute(RAW_SQL[5], params).fetchone()[0]
+                    params["data"] = json.dumps({"number": params["number"], "item_code": code})
+                    cur.execute(RAW_SQL[6], params)
+                done.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(done)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    rate = len(latencies) / elapsed
+    p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000 if latencies else float("nan")
+    print(f"  raw psycopg {concurrency:>3} connections: {len(latencies)} in {elapsed:.1f}s = "
+          f"{rate:,.0f}/s, p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {p99:.1f} ms",
+          flush=True)
+    return {"rate": rate, "p50": latencies[len(latencies) // 2] * 1000, "p99": p99,
+            "concurrency": concurrency, "ok": len(latencies)}
+
+
+# --- report ---------------------------------------------------------------------------------
+
+def table(rows: list[dict]) -> str:
+    out = ["| setup | load | tickets/s | p50 ms | p99 ms | server CPU ms/ticket | "
+           "machine busy | load gen CPU | answers (non-2xx) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        other = {k: v for k, v in r["statuses"].items() if k not in (200, 201)}
+        out.append(f"| {r['label']} | {r['mode']} | {r['rate']:,.0f} | {r['p50']:.1f} | "
+                   f"{r['p99']:.1f} | {r['server_cpu_ms']:.2f} | {r['busy']:.0%} | "
+                   f"{r['load_cpu']:.0%} | {r['ok']} ok{', ' + str(other) if other else ''}"
+                   f"{', %d errors' % r['errors'] if r['errors'] else ''} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Ticket issuing benchmark")
+    parser.add_argument("--seconds", type=float, default=10, help="per measurement (default 10)")
+    parser.add_argument("--concurrency", default="16,64", help="kiosk clients, comma separated")
+    parser.add_argument("--database-url", default=DEFAULT_PG,
+                        help="PostgreSQL benchmark database, dropped and recreated")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="do not touch PERFORMANCE.md")
+    args = parser.parse_args()
+    seconds = min(args.seconds, 60)   # bounded: the machine is shared
+    levels = [int(c) for c in args.concurrency.split(",")]
+    rows: list[dict] = []
+    checks: list[str] = []
+
+    if not args.skip_sqlite:
+        url = sqlite_url()
+        seed(url)
+        codes = item_codes(url)
+        print("SQLite, one process (python -m service_hall.server):", flush=True)
+        with single_process(url) as server:
+            for c in levels:
+                rows.append(run_closed(server.url, codes, server.pids, concurrency=c,
+                                       seconds=seconds, label="SQLite 1 proc"))
+        check = integrity(url)
+        checks.append(f"SQLite: {check['tickets']} tickets, {check['duplicates']} duplicate numbers")
+
+    recreate_pg(args.database_url)
+    seed(args.database_url)
+    codes = item_codes(args.database_url)
+    print("PostgreSQL, nginx + 2 gunicorn gevent processes + Redis:", flush=True)
+    with Stack(args.database_url, args.redis_url, processes=2, rate_limits=False,
+               extra_env=PG_POOL) as stack:
+        pids = stack.gunicorn_pids
+        for c in levels:
+            rows.append(run_closed(stack.url, codes, pids, concurrency=c, seconds=seconds,
+                                   label="PG stack"))
+        rows.append(run_open(stack.url, codes, pids, rate=MODEST_RATE, seconds=seconds,
+                             label="PG stack"))
+        rows.append(run_open(stack.url, codes, pids, rate=OPEN_RATE, seconds=seconds,
+                             label="PG stack"))
+    raw = raw_inserts(args.database_url, concurrency=max(levels), seconds=seconds)
+    check = integrity(args.database_url)
+    checks.append(f"PostgreSQL: {check['tickets']} tickets (HTTP and raw), "
+                  f"{check['duplicates']} duplicate numbers")
+    dup_answers = sum(r["duplicate_answers"] for r in rows)
+    checks.append(f"duplicate numbers among the HTTP answers of each run: {dup_answers}")
+
+    best = max(r["rate"] for r in rows if r["label"] == "PG stack" and "clients" in r["mode"])
+    open_row = next(r for r in rows if r["mode"] == f"{OPEN_RATE}/s offered")
+    modest = next(r for r in rows if r["mode"] == f"{MODEST_RATE}/s offered")
+    ratio = best / raw["rate"] if raw["rate"] else float("nan")
+    summary = [
+        f"- sustained on the production stack: **{best:,.0f} tickets/s** (target ≥ {TARGET_RATE:,}: "
+        f"{verdict(best, TARGET_RATE)})",
+        f"- p99 at {OPEN_RATE}/s offered: **{open_row['p99']:.1f} ms** (target ≤ {TARGET_P99_MS} ms: "
+        f"{verdict(open_row['p99'], TARGET_P99_MS, higher_is_better=False)}; "
+        f"{open_row['rate']:,.0f}/s achieved); at {MODEST_RATE}/s offered: p50 "
+        f"{modest['p50']:.1f} ms, p99 {modest['p99']:.1f} ms",
+        f"- raw psycopg, same statements, {raw['concurrency']} connections: "
+        f"{raw['rate']:,.0f} tickets/s (p50 {raw['p50']:.1f} ms, p99 {raw['p99']:.1f} ms); "
+        f"end-to-end / raw = **{ratio:.2f}**",
+        *[f"- {c}" for c in checks],
+    ]
+    print("\n".join(summary))
+    if not args.no_write:
+        write_section("tickets", "Ticket issuing", "\n".join([
+            "Kiosk clients `POST /api/v1/halls/610826/tickets` (random item of the Suide demo, 10% "
+            "green channel, a fresh `Idempotency-Key` each) over keep-alive connections from "
+            "`bench/loadgen.py` (gevent, one process, on the same 2 cores as the servers). "
+            "Rate limits off (`SERVICE_HALL_RATE_LIMITS=0`): every kiosk here shares one address. "
+            f"{seconds:.0f} s per line after a 1 s warm-up. Closed loop = each client sends its next "
+            "request when the answer arrives; open loop = requests at a fixed rate, latency from "
+            "the scheduled time.", "", table(rows), "", *summary]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""A minimal Engine.IO v4 / Socket.IO v5 client over WebSocket on gevent sockets, for thousands
+of display-board clients in one load-generator process (the python-socketio client costs ~3x
+more per message). It speaks only what the benchmarks need: open, namespace connect with
+``auth``, ping/pong, and events (``42/ns,["type", payload]``)."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import struct
+from typing import Callable
+
+from gevent import socket
+
+
+class WebSocketClient:
+    def __init__(self, host: str, port: int, path: str = "/socket.io/?EIO=4&transport=websocket",
+                 source: str | None = None, origin: str | None = None):
+        self.host, self.port, self.path, self.source = host, port, path, source
+        self.origin = origin or f"http://{host}:{port}"
+        self.sock = None
+        self.buffer = b""
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.source:
+            sock.bind((self.source, 0))
+        sock.connect((self.host, self.port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                      f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      f"Sec-WebSocket-Version: 13\r\nOrigin: {self.origin}\r\n\r\n").encode())
+        self.sock = sock
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n", 1)[0]:
+            raise ConnectionError(f"no WebSocket upgrade: {head[:200]!r}")
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed")
+        self.buffer += chunk
+
+    def send(self, text: str) -> None:
+        payload = text.encode()
+        mask = os.urandom(4)
+        n = len(payload)
+        header = bytes([0x81])
+        if n < 126:
+            header += bytes([0x80 | n])
+        elif n < 65536:
+            header += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def receive(self) -> str:
+        """The next text message (control frames are answered or skipped)."""
+        while True:
+            while len(self.buffer) < 2:
+                self._fill()
+            b0, b1 = self.buffer[0], self.buffer[1]
+            n, offset = b1 & 0x7F, 2
+            if n == 126:
+                while len(self.buffer) < 4:
+                    self._fill()
+                n, offset = struct.unpack(">H", self.buffer[2:4])[0], 4
+            elif n == 127:
+                while len(self.buffer) < 10:
+                    self._fill()
+                n, offset = struct.unpack(">Q", self.buffer[2:10])[0], 10
+            while len(self.buffer) < offset + n:
+                self._fill()
+            payload, self.buffer = self.buffer[offset:offset + n], self.buffer[offset + n:]
+            opcode = b0 & 0x0F
+            if opcode == 0x8:
+                raise ConnectionError("closed by server")
+            if opcode in (0x1, 0x0):
+                return payload.decode()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class LiveClient:
+    """A Socket.IO client of one namespace: ``run(on_event)`` until closed."""
+
+    def __init__(self, host: str, port: int, namespace: str, auth: dict, *,
+                 source: str | None = None):
+        self.ws = WebSocketClient(host, port, source=source)
+        self.namespace, self.auth = namespace, auth
+        self.connected = False
+
+    def connect(self) -> None:
+        self.ws.connect()
+        opened = self.ws.receive()
+        if not opened.startswith("0"):
+            raise ConnectionError(f"unexpected open packet {opened[:80]!r}")
+        self.ws.send(f"40{self.namespace},{json.dumps(self.auth)}")
+        while True:
+            message = self._one()
+            if message is None:
+                continue
+            if message.startswith(f"40{self.namespace},"):
+                self.connected = True
+                return
+            if message.startswith(f"44{self.namespace},"):
+                raise ConnectionError(f"refused: {message[:200]}")
+
+    def _one(self) -> str | None:
+        message = self.ws.receive()
+        if message == "2":          # ping -> pong
+            self.ws.send("3")
+            return None
+        return message
+
+    def run(self, on_event: Callable[[str, dict], None]) -> None:
+        prefix = f"42{self.namespace},"
+        while True:
+            message = self._one()
+            if message is None or not message.startswith(prefix):
+                continue
+            name, payload = json.loads(message[len(prefix):])[:2]
+            on_event(name, payload)
+
+    def close(self) -> None:
+        self.ws.close()

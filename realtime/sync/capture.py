@@ -1,0 +1,292 @@
+"""Capturing changes of synced models into the outbox, in the same transaction as the change.
+
+After each flush the new, changed and deleted rows of synced models are noted (ORM bulk
+``update()``/``delete()`` statements too). Just before the commit each noted row is serialised
+once, in its final state, and the changes are written as one outbox entry per peer, numbered by a
+counter row bumped by upsert (held locked until commit: per peer, seq order is commit order and
+a rollback leaves no gap). Rows being applied from a peer are not captured again.
+
+Routing: a township sends the ``up`` rows of its own halls to the county. The county sends its
+``down`` rows to every node (or the node of the row's hall) and hands ``up`` rows of a
+township's halls to that township.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import current_app, has_app_context
+from sqlalchemy import event as sa_event
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import get_history
+
+import realtime.events  # noqa: F401  (its before_commit writes events first; we capture them)
+from realtime.sync.models import UPSTREAM, OutboxCounter, OutboxEntry, SyncLink
+from realtime.sync.registry import SyncedModel, serialize, spec_for, spec_for_table, to_wire
+from service_hall.catalog.models import Hall
+from service_hall.db import bump_counter, utcnow
+
+log = logging.getLogger(__name__)
+CONFIG_KEY = "service_hall.sync"
+CHANGED = "service_hall.sync.changed"
+APPLYING = "service_hall.sync.applying"
+WROTE = "service_hall.sync.wrote"
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    role: str          # "county" or "township"
+    node_code: str     # this node's hall code ("county" when a county node has none set)
+
+
+def install_capture(app) -> NodeConfig:
+    settings = app.config["SERVICE_HALL"]
+    config = NodeConfig(role=settings.role, node_code=settings.node_code or UPSTREAM)
+    if config.role not in ("county", "township"):
+        raise RuntimeError("SERVICE_HALL_ROLE must be 'county' or 'township'")
+    if config.role == "township" and not settings.node_code:
+        raise RuntimeError("a township node needs SERVICE_HALL_NODE_CODE (its hall code)")
+    app.extensions[CONFIG_KEY] = config
+    return config
+
+
+def node_config() -> NodeConfig | None:
+    if not has_app_context():
+        return None
+    return current_app.extensions.get(CONFIG_KEY)
+
+
+_notifier: Callable[[set[str]], None] | None = None
+
+
+def set_notifier(notifier: Callable[[set[str]], None] | None) -> None:
+    """Called after a commit wrote outbox entries, with their targets (wakes the sender)."""
+    global _notifier
+    _notifier = notifier
+
+
+@dataclass
+class _Noted:
+    spec: SyncedModel
+    id: object
+    op: str
+    obj: object = None
+    hall_id: object = None
+    collections: set | bool = field(default_factory=set)
+
+
+def _note(session: Session, spec: SyncedModel, obj_id, op: str, *, obj=None, hall_id=None,
+          collections: set | bool = frozenset()) -> None:
+    noted: dict = session.info.setdefault(CHANGED, {})
+    key = (spec.name, obj_id)
+    before = noted.get(key)
+    if before is not None and op == "upsert" and before.op == "upsert":
+        if before.collections is not True:
+            before.collections = True if collections is True else before.collections | set(collections)
+        before.obj = before.obj or obj
+        return
+    noted.pop(key, None)  # re-insert: the latest change decides the row's place and op
+    noted[key] = _Noted(spec, obj_id, op, obj, hall_id,
+                        collections if collections is True else set(collections))
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    if session.info.get(APPLYING) or node_config() is None:
+        return
+    for obj in session.new:
+        spec = spec_for(obj)
+        if spec is not None:
+            _note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=True)
+    for obj in session.dirty:
+        spec = spec_for(obj)
+        if spec is None or not session.is_modified(obj, include_collections=True):
+            continue
+        changed = {c.key for c in spec.collections if get_history(obj, c.key).has_changes()}
+        _note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=changed)
+    for obj in session.deleted:
+        spec = spec_for(obj)
+        if spec is not None:
+            _note(session, spec, spec.key_of(obj), "delete", hall_id=hall_of(session, spec, obj))
+
+
+def hall_of(session: Session, spec: SyncedModel, obj):
+    """The hall a row belongs to: its hall column, or its parent row's."""
+    if spec.hall_attr:
+        return getattr(obj, spec.hall_attr)
+    if spec.parent:
+        column, table = spec.parent
+        parent_spec = spec_for_table(table)
+        parent_id = getattr(obj, spec.mapper.get_property_by_column(spec.table.c[column]).key)
+        parent = session.get(parent_spec.cls, parent_id) if parent_id is not None else None
+        return hall_of(session, parent_spec, parent) if parent is not None else None
+    return None
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _bulk_statement(state) -> None:
+    """ORM ``update(Model)``/``delete(Model)`` bypass the flush: note the rows they touch."""
+    if not (state.is_update or state.is_delete) or state.session.info.get(APPLYING):
+        return
+    mapper = state.bind_mapper
+    spec = spec_for(mapper.class_) if mapper is not None else None
+    if spec is None or node_config() is None:
+        return
+    stmt = state.statement
+    pk = spec.pk
+    hall = spec.table.c[spec.hall_column] if spec.hall_column else pk
+    query = select(pk, hall)
+    if stmt.whereclause is not None:
+        query = query.where(stmt.whereclause)
+    for row_id, hall_id in state.session.execute(query).all():
+        _note(state.session, spec, row_id, "delete" if state.is_delete else "upsert",
+              hall_id=hall_id if spec.hall_column else None)
+
+
+def _resolve(session: Session, item: _Noted):
+    """(row's hall id, the change as JSON) or None when the row is gone. Serialised lazily:
+    only rows that go somewhere are."""
+    spec = item.spec
+    key = to_wire(item.id)
+    if item.op == "delete":
+        row = {spec.pk.name: key}
+        if spec.hall_column:
+            row[spec.hall_column] = str(item.hall_id) if item.hall_id else None
+        return item.hall_id, lambda: {"t": spec.name, "id": key, "op": "delete", "row": row}
+    obj = item.obj
+    if obj is None or obj not in session:
+        obj = session.get(spec.cls, item.id, populate_existing=True)
+        if obj is None:
+            return None
+    return hall_of(session, spec, obj), lambda: {
+        "t": spec.name, "id": key, "op": "upsert",
+        "row": serialize(spec, obj, collections=item.collections)}
+
+
+TOPOLOGY = "@topology"  # a counter bumped when nodes or halls change: invalidates the caches
+_topology_cache: dict = {}
+
+
+TOPOLOGY_CHANGED = "service_hall.sync.topology_changed"
+
+
+def bump_topology(session: Session) -> None:
+    bump_counter(session, OutboxCounter, {"target": TOPOLOGY})
+    session.info[TOPOLOGY_CHANGED] = True  # uncommitted: not cacheable in this transaction
+
+
+def _topology(session: Session, node: str | None) -> tuple[list[str], dict]:
+    """(active peers, hall id -> node code), cached per database until the topology changes."""
+    version = session.execute(select(OutboxCounter.value)
+                              .where(OutboxCounter.target == TOPOLOGY)).scalar() or 0
+    key = (str(session.get_bind().url), node)
+    cacheable = not session.info.get(TOPOLOGY_CHANGED)
+    cached = _topology_cache.get(key)
+    if cacheable and cached is not None and cached[0] == version:
+        return cached[1]
+    if node is not None:
+        peers = [node]
+    else:
+        peers = list(session.scalars(select(SyncLink.peer).where(SyncLink.active.is_(True))
+                                     .order_by(SyncLink.peer)))
+    halls = {}
+    if peers:
+        parent = aliased(Hall)
+        for hall_id, code, parent_code in session.execute(
+                select(Hall.id, Hall.code, parent.code)
+                .join(parent, Hall.parent_id == parent.id, isouter=True)
+                .where(or_(Hall.code.in_(peers), parent.code.in_(peers)))).all():
+            halls[hall_id] = code if code in peers else parent_code
+    if cacheable:
+        _topology_cache[key] = (version, (peers, halls))
+    return peers, halls
+
+
+def node_halls(session: Session, node: str | None = None) -> dict:
+    """Hall id -> code of the node serving it: a township node's hall and its village points.
+    With ``node``, only that node's halls; else every active node registered here."""
+    return _topology(session, node)[1]
+
+
+def active_peers(session: Session) -> list[str]:
+    return _topology(session, None)[0]
+
+
+def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[dict]]:
+    """Which node gets which change (see the module docstring), parents before children."""
+    targets: dict[str, list[dict]] = {}
+    if config.role == "township":
+        peers, halls = [UPSTREAM], node_halls(session, config.node_code)
+    else:
+        peers, halls = _topology(session, None)
+    if not peers:
+        return targets
+    for item in sorted(noted.values(), key=lambda n: n.spec.order):
+        spec = item.spec
+        if config.role == "township":
+            if spec.direction != "up":
+                continue
+        elif spec.direction == "up" and not spec.handover:
+            continue
+        resolved = _resolve(session, item)
+        if resolved is None:
+            continue
+        hall_id, change = resolved
+        if config.role == "county" and spec.direction == "down" and spec.scope == "all":
+            receivers = peers
+        elif hall_id in halls:
+            receivers = [UPSTREAM if config.role == "township" else halls[hall_id]]
+        else:
+            continue
+        built = change()
+        for peer in receivers:
+            targets.setdefault(peer, []).append(built)
+    return targets
+
+
+def write_entry(session: Session, target: str, origin: str, changes: list[dict]) -> int:
+    seq = bump_counter(session, OutboxCounter, {"target": target})
+    session.add(OutboxEntry(target=target, seq=seq, origin=origin, created_at=utcnow(),
+                            changes=changes))
+    return seq
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    config = node_config()
+    if config is None or session.info.get(APPLYING):
+        session.info.pop(CHANGED, None)
+        return
+    if session.info.get(CHANGED) or session.new or session.dirty or session.deleted:
+        session.flush()
+    noted = session.info.pop(CHANGED, None)
+    if not noted:
+        return
+    if any(spec_name == Hall.__tablename__ for spec_name, _id in noted):
+        bump_topology(session)
+    targets = route(session, config, noted)
+    for target in sorted(targets):  # fixed lock order: no deadlock between committers
+        write_entry(session, target, config.node_code, targets[target])
+    if targets:
+        session.flush()
+        session.info.setdefault(WROTE, set()).update(targets)
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(APPLYING, None)
+    session.info.pop(TOPOLOGY_CHANGED, None)
+    wrote = session.info.pop(WROTE, None)
+    if wrote and _notifier is not None:
+        try:
+            _notifier(wrote)
+        except Exception:  # the sender also polls: a failed wake-up only delays
+            log.exception("waking the sync sender failed")
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    for key in (CHANGED, APPLYING, WROTE, TOPOLOGY_CHANGED):
+        session.info.pop(key, None)
