@@ -73,6 +73,11 @@ MATRIX: dict[tuple[str, str, str], tuple[str, str]] = {
     ("GET", "/catalog/items.xlsx", ""):             ("YY......", "........"),
     ("POST", "/catalog/items.xlsx", ""):            ("Y.......", "........"),
     ("PUT", "/calendar/days/<day>", ""):            ("Y.......", "Y......."),
+    ("GET", "/supervision/tables/<name>", ""):      ("YY......", "........"),
+    ("GET", "/letters", ""):                        ("YY......", "........"),
+    ("POST", "/letters", ""):                       ("YY......", "........"),
+    ("GET", "/letters/<letter_id>", ""):            ("YY......", "........"),
+    ("GET", "/sync/status", ""):                    ("YY......", "YY......"),
     # Socket.IO /live rooms (realtime.access.plan, what the connect handler applies):
     # hall = the hall's public events (hall:<code>, or staff:<code> which carries them too)
     ("LIVE", "hall", ""):                           ("YYYYYY.Y", ".......Y"),
@@ -116,7 +121,10 @@ def _county(client, factory, code: str) -> dict:
     rating = ok(client.post("/api/v1/ratings", headers=bearer(tokens["pad"]),
                             json={"level": 1, "ticket_id": issued[0]["id"]}), 201)
     assert rating["rectification_id"]
-    return {"code": code, "tokens": tokens, "done": issued[0], "no_show": issued[1],
+    letters = ok(client.post("/api/v1/letters", headers=bearer(tokens["supervisor"]), json={
+        "month": date.today().strftime("%Y-%m"), "kind": "supervision", "county": code}), 201)
+    assert letters, "no letter issued: nothing to read in the matrix"
+    return {"letter_id": letters[0]["id"],"code": code, "tokens": tokens, "done": issued[0], "no_show": issued[1],
             "called": issued[2], "waiting": issued[3], "case": case,
             "rect_id": rating["rectification_id"]}
 
@@ -135,7 +143,8 @@ def request_for(method: str, rule: str, variant: str, target: dict) -> tuple[str
     values = {"hall_code": code, "window_code": f"{code}-1", "token": target["waiting"]["track_token"],
               "ticket_id": target["no_show"]["id"] if rule.endswith("reactivate")
               else target["waiting"]["id"],
-              "case_id": target["case"]["id"], "rect_id": target["rect_id"], "day": "2030-01-02"}
+              "case_id": target["case"]["id"], "rect_id": target["rect_id"], "day": "2030-01-02",
+              "letter_id": target["letter_id"], "name": "departments"}
     path = "/api/v1" + rule
     for name, value in values.items():
         path = path.replace(f"<{name}>", value)
@@ -165,6 +174,10 @@ def request_for(method: str, rule: str, variant: str, target: dict) -> tuple[str
         ("POST", "/catalog/items.xlsx"): {**hall_query, "content_type": "multipart/form-data",
                                           "data": {"file": (io.BytesIO(b"not a sheet"), "x.xlsx")}},
         ("PUT", "/calendar/days/<day>"): {"json": {"kind": "holiday", "note": "测试"}},
+        ("GET", "/supervision/tables/<name>"): {"query_string": {"county": code}},
+        ("GET", "/letters"): {"query_string": {"county": code}},
+        ("POST", "/letters"): {"json": {"month": date.today().strftime("%Y-%m"),
+                                        "kind": "reminder", "county": code}},
     }.get((method, rule), {})
     return path, kwargs
 
