@@ -17,7 +17,7 @@ from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import hall_by_code, offered_item
 from service_hall.clock import local, now, service_day
 from service_hall.errors import bad_request, forbidden, not_found
-from service_hall.extensions import db, limiter
+from service_hall.extensions import db
 from service_hall.schemas import ISSUED, TICKET, TRACK, array
 from windows.operations import reactivate
 
@@ -67,8 +67,7 @@ def issued_json(ticket: Ticket, *, at: datetime) -> dict:
 @endpoint("/halls/<hall_code>/tickets", "POST", summary="Take a ticket", tag="tickets",
           allow=ISSUERS, body=ISSUE_BODY,
           headers={"Idempotency-Key": {"type": "string", "maxLength": 100}},
-          responses={201: ISSUED, 404: None, 409: None})
-@limiter.limit("600/minute")
+          responses={201: ISSUED, 404: None, 409: None}, limit="600/minute")
 def create_ticket(actor: Actor, hall_code: str, body: dict):
     hall = hall_by_code(hall_code)
     require_scope(actor, hall)
@@ -125,8 +124,7 @@ def track_json(ticket: Ticket) -> dict:
 
 
 @endpoint("/track/<token>", "GET", summary="Follow a ticket by its QR code (no personal data)",
-          tag="tickets", responses={200: TRACK, 404: None})
-@limiter.limit("120/minute")
+          tag="tickets", responses={200: TRACK, 404: None}, limit="120/minute")
 def track(actor, token: str):
     return jsonify(track_json(ticket_by_track_token(token)))
 

@@ -5,14 +5,13 @@ from functools import partial
 
 from flask import Flask
 
-from service_hall.config import DEMO_SECRET, Settings
+from service_hall.config import Settings
 
 
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
-    """Build the application. Nothing connects or writes until a request or command runs."""
+    """Build the application. Nothing connects or writes until a request or command runs,
+    except outside demo mode: then it reads the users table once to refuse demo passwords."""
     settings = settings or Settings()
-    if settings.mode == "production" and settings.secret_key == DEMO_SECRET:
-        raise RuntimeError("SERVICE_HALL_SECRET_KEY must be set in production mode")
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(settings.flask_config())
     app.config.update(overrides)
@@ -63,9 +62,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     install_sync(app)
     from service_hall.cli import hall_cli
     app.cli.add_command(hall_cli)
-    from service_hall.security import install_input_guards, install_security_headers
+    from service_hall.security import (SessionInterface, install_input_guards,
+                                       install_security_headers, refuse_demo_secrets)
+    app.session_interface = SessionInterface()
     install_input_guards(app)
     install_security_headers(app)
+    refuse_demo_secrets(app)  # outside demo mode: no demo secret, no demo passwords
     return app
 
 

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from service_hall.auth.actor import Actor
 from service_hall.auth.operations import actor_for_user, actor_from_bearer
 from service_hall.errors import ApiError, bad_request, forbidden
+from service_hall.extensions import limiter
 from service_hall.security import unstorable_text
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -132,9 +133,13 @@ def multipart_body(schema: dict) -> dict:
 def endpoint(rule: str, method: str, *, summary: str, tag: str,
              allow: tuple[str, ...] | None = None, body: dict | None = None,
              upload: dict | None = None, query: dict | None = None,
-             responses: dict | None = None, headers: dict | None = None) -> Callable:
+             responses: dict | None = None, headers: dict | None = None,
+             limit: str | None = None, limit_exempt_when: Callable[[], bool] | None = None
+             ) -> Callable:
     """Declare an API endpoint. The view gets ``actor`` (or None), and ``body`` (a JSON body) or
-    ``upload`` (the parts of a multipart body) when one is declared."""
+    ``upload`` (the parts of a multipart body) when one is declared. ``limit`` is a rate limit
+    per client address (Flask-Limiter notation, e.g. ``"120/minute"``), counted before the
+    caller is authenticated so a flood of refused requests is throttled too."""
     assert body is None or upload is None, "an endpoint takes JSON or multipart, not both"
     spec = EndpointSpec(rule=rule, method=method, summary=summary, tag=tag, allow=allow,
                         body=body, query=query or {}, responses=responses or {},
@@ -151,8 +156,10 @@ def endpoint(rule: str, method: str, *, summary: str, tag: str,
                 kwargs["upload"] = multipart_body(upload)
             return view(actor=actor, **kwargs)
 
-        api.add_url_rule(rule, endpoint=f"{view.__module__}.{view.__name__}".replace(".", "_"), view_func=wrapper,
-                         methods=[method])
+        if limit is not None:
+            wrapper = limiter.limit(limit, exempt_when=limit_exempt_when)(wrapper)
+        api.add_url_rule(rule, endpoint=f"{view.__module__}.{view.__name__}".replace(".", "_"),
+                         view_func=wrapper, methods=[method])
         return wrapper
 
     return decorate

@@ -171,6 +171,52 @@ def cases_warn_command() -> None:
                f"{counts['red']} new red warnings.")
 
 
+AUDIT_MIN_KEEP_DAYS = 183  # SPEC 7: the audit log is kept at least 6 months
+
+
+@hall_cli.command("audit-prune")
+@click.option("--keep-days", type=int, required=True,
+              help=f"Delete audit entries older than this many days (never fewer than "
+                   f"{AUDIT_MIN_KEEP_DAYS}: the log is kept at least 6 months).")
+def audit_prune_command(keep_days: int) -> None:
+    """Delete old audit log entries, keeping at least the last 6 months whatever is asked."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from service_hall.audit.models import AuditEntry
+    from service_hall.db import utcnow
+    kept = max(keep_days, AUDIT_MIN_KEEP_DAYS)
+    if kept != keep_days:
+        click.echo(f"--keep-days {keep_days} is below the 6-month minimum: keeping {kept} days.")
+    cutoff = utcnow() - timedelta(days=kept)
+    deleted = db.session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff)).rowcount
+    db.session.commit()
+    click.echo(f"Deleted {deleted} audit entries older than {cutoff:%Y-%m-%d %H:%M} UTC "
+               f"({kept} days).")
+
+
+@hall_cli.command("set-password")
+@click.argument("username")
+@click.password_option(help="The new password (asked twice when not given).")
+def set_password_command(username: str, password: str) -> None:
+    """Set a user's password (also ends their sessions and bearer tokens)."""
+    from sqlalchemy import select
+    from werkzeug.security import generate_password_hash
+
+    from service_hall.auth.models import User
+    if len(password) < 8:
+        raise click.ClickException("密码至少8个字符 (the password needs at least 8 characters)")
+    user = db.session.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise click.ClickException(f"没有用户 {username} (no such user)")
+    user.password_hash = generate_password_hash(password)
+    user.token_generation += 1
+    user.failed_logins, user.locked_until = 0, None
+    db.session.commit()
+    click.echo(f"Password of {username} changed; their sessions and tokens are revoked.")
+
+
 def letter_rules():
     from service_hall.calendar.rules import snapshot
     from service_hall.clock import service_day

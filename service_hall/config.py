@@ -49,7 +49,8 @@ class Settings:
     node_token: str | None = field(default_factory=lambda: env("NODE_TOKEN") or None)
     timezone: str = field(default_factory=lambda: env("TIMEZONE", "Asia/Shanghai") or "Asia/Shanghai")
     demo_password: str = field(default_factory=lambda: env("DEMO_PASSWORD", "demo-2026") or "demo-2026")
-    # "demo" allows the demo secret; "production" refuses it (see create_app).
+    # "demo" allows the demo secret and passwords; any other mode ("production") refuses both
+    # (service_hall.security.refuse_demo_secrets) and marks the session cookie Secure.
     mode: str = field(default_factory=lambda: env("MODE", "demo") or "demo")
     async_mode: str = field(default_factory=lambda: env("ASYNC_MODE", "threading") or "threading")
     # Origins allowed to open Socket.IO connections besides our own ("*" is refused: with
@@ -89,6 +90,8 @@ class Settings:
             "SESSION_REFRESH_EACH_REQUEST": True,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
+            # Always Secure in production; otherwise on requests that came over https.
+            "SESSION_COOKIE_SECURE": self.mode == "production",
             "JSON_SORT_KEYS": False,
             "BABEL_DEFAULT_LOCALE": "zh",
             "WTF_CSRF_TIME_LIMIT": None,

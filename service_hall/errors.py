@@ -55,7 +55,10 @@ def register_error_handlers(app: Flask) -> None:
         if not _is_api():
             return exc
         code = (exc.name or "error").lower().replace(" ", "_")
-        return ApiError(exc.code or 500, code, exc.description or exc.name).response()
+        message = exc.description or exc.name
+        if exc.code == 429:  # Flask-Limiter: the description is the limit, e.g. "20 per 1 minute"
+            message = f"请求过于频繁，请稍后再试 (too many requests: at most {message})"
+        return ApiError(exc.code or 500, code, message).response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -1,10 +1,14 @@
-"""Security headers on every answer (CSP without inline scripts, no framing, no sniffing), and
-the refusal of text no database can store (NUL, unpaired surrogates) before it reaches a query."""
+"""Security headers on every answer (CSP without inline scripts, no framing, no sniffing), the
+refusal of text no database can store (NUL, unpaired surrogates) before it reaches a query,
+session cookies marked Secure over https, and the refusal to run production with demo secrets."""
 from __future__ import annotations
 
 import re
 
 from flask import Flask, abort, request
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from service_hall.errors import bad_request
 
@@ -64,3 +68,50 @@ def install_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The page session cookie is Secure in production mode (``SESSION_COOKIE_SECURE``) and on
+    any request that arrived over https (behind a proxy: with ``ProxyFix`` and X-Forwarded-Proto),
+    so a demo on plain http still works and a deployment behind TLS never leaks it to http."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+class InsecureConfiguration(RuntimeError):
+    """Production mode refuses to start with the demo secret or demo passwords."""
+
+
+def refuse_demo_secrets(app: Flask) -> None:
+    """Outside demo mode, refuse the demo secret key and any account that still has the demo
+    password (set by ``seed-demo``); both are printed in the README for anyone to read."""
+    from service_hall.config import DEMO_SECRET
+    settings = app.config["SERVICE_HALL"]
+    if settings.mode == "demo":
+        return
+    if settings.secret_key == DEMO_SECRET or len(settings.secret_key) < 16:
+        raise InsecureConfiguration(
+            "拒绝启动：SERVICE_HALL_SECRET_KEY 未设置或为演示密钥 (refusing to start in "
+            f"{settings.mode} mode: set SERVICE_HALL_SECRET_KEY to a random value of at least 16 "
+            "characters, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`; "
+            "SERVICE_HALL_MODE=demo runs the demo)")
+    from service_hall.auth.models import User
+    from service_hall.auth.operations import DEMO_SALT_MARK
+    from service_hall.extensions import db
+    with app.app_context():
+        try:
+            demo_users = db.session.scalars(
+                select(User.username).where(User.password_hash.like(f"%${DEMO_SALT_MARK}%$%"))
+                .order_by(User.username).limit(6)).all()
+        except (OperationalError, ProgrammingError):  # no schema yet: `flask db upgrade` runs
+            demo_users = []
+        finally:
+            db.session.remove()
+    if demo_users:
+        shown = ", ".join(demo_users[:5]) + (" …" if len(demo_users) > 5 else "")
+        raise InsecureConfiguration(
+            f"拒绝启动：仍有账号使用演示密码 (refusing to start in {settings.mode} mode: accounts "
+            f"still have the demo password: {shown}). Change them with "
+            "`SERVICE_HALL_MODE=demo flask --app wsgi hall set-password USERNAME`, or remove "
+            "the demo data.")

@@ -73,9 +73,10 @@ class Factory:
     def clerk(self, window: Window) -> User:
         return self.user(f"clerk-{window.code}", "clerk", window.hall, window)
 
-    def device(self, hall: Hall, kind="kiosk", name=None) -> str:
+    def device(self, hall: Hall, kind="kiosk", name=None, window: Window | None = None) -> str:
         token = f"dev.test-{kind}-{hall.code}-{name or 1}"
         db.session.add(Device(name=name or f"{kind}-{hall.code}", kind=kind, hall_id=hall.id,
+                              window_id=window.id if window else None,
                               token_hash=hash_device_token(token)))
         db.session.commit()
         return token

@@ -6,7 +6,7 @@ from flask import current_app, jsonify
 from service_hall.api import endpoint
 from service_hall.auth.operations import LoginError, authenticate, issue_token
 from service_hall.clock import now
-from service_hall.extensions import db, limiter
+from service_hall.extensions import db
 
 TOKEN_BODY = {
     "type": "object",
@@ -25,8 +25,8 @@ TOKEN_ANSWER = {
 
 
 @endpoint("/auth/token", "POST", summary="Exchange a username and password for a bearer token",
-          tag="auth", body=TOKEN_BODY, responses={200: TOKEN_ANSWER, 401: None, 423: None})
-@limiter.limit("30/minute")
+          tag="auth", body=TOKEN_BODY, responses={200: TOKEN_ANSWER, 401: None, 423: None},
+          limit="30/minute")
 def create_token(actor, body):
     settings = current_app.config["SERVICE_HALL"]
     at = now()

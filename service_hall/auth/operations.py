@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 import uuid
 from datetime import datetime, timedelta
 
@@ -51,6 +52,27 @@ def authenticate(username: str, password: str, *, now: datetime) -> User:
     user.failed_logins = 0
     user.locked_until = None
     return user
+
+
+DEMO_SALT_MARK = "DEMO"
+_SALT_CHARS = string.ascii_letters + string.digits
+
+
+def demo_password_hash(password: str) -> str:
+    """The hash ``seed-demo`` gives its users: werkzeug's scrypt format (``check_password_hash``
+    reads it) with a salt that starts with ``DEMO``, so production mode can find accounts that
+    still have the demo password without trying it against every user's hash (scrypt is slow
+    on purpose). Any other way of setting a password draws a random salt."""
+    salt = DEMO_SALT_MARK + "".join(secrets.choice(_SALT_CHARS) for _ in range(12))
+    n, r, p = 2**15, 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p,
+                            maxmem=132 * n * r * p).hex()
+    return f"scrypt:{n}:{r}:{p}${salt}${digest}"
+
+
+def is_demo_password_hash(password_hash: str) -> bool:
+    parts = password_hash.split("$")
+    return len(parts) == 3 and parts[1].startswith(DEMO_SALT_MARK)
 
 
 def _serializer(secret: str) -> URLSafeTimedSerializer:

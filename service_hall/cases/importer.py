@@ -130,7 +130,9 @@ def import_cases(rows: list[dict], *, actor: Actor, cal: WorkingCalendar, today:
             errors.append({"row": n, "field": "accepted_on", "code": exc.code,
                            "message": exc.message})
     if errors:
-        raise ApiError(422, "import_rejected",
+        # A row outside the caller's scope makes the whole batch a refusal (403), not bad input.
+        status = 403 if any(e["code"] == "out_of_scope" for e in errors) else 422
+        raise ApiError(status, "import_rejected",
                        f"{len(errors)} 行有错误，未导入任何办件 ({len(errors)} rows have errors; "
                        "nothing was imported)", details=errors[:MAX_REPORTED_ERRORS])
     serials = _reserve_case_numbers(computed)

@@ -19,7 +19,7 @@ from service_hall.calendar.rules import WorkingCalendar, light, outcome
 from service_hall.cases.models import HOLD_KINDS, LIGHT_LEVELS, OPEN_STATUSES, Case, CaseCounter, CaseHold
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.db import bump_counter, utcnow
-from service_hall.errors import conflict, unprocessable
+from service_hall.errors import conflict, forbidden, unprocessable
 from service_hall.extensions import db
 from windows.models import Window
 
@@ -63,8 +63,8 @@ def accept_case(hall: Hall, item: ServiceItem, applicant: dict, *, actor: Actor,
     phone = privacy.normalise_phone(applicant.get("phone", ""))
     if ticket is not None:
         if ticket.hall_id != hall.id:
-            raise unprocessable("该号不属于本大厅 (the ticket belongs to another hall)",
-                                "ticket_elsewhere")
+            raise forbidden("该号不属于本大厅 (the ticket belongs to another hall)",
+                            "out_of_scope")
         if ticket.status not in ("called", "serving", "done"):
             raise conflict(f"号的状态为{ticket.status}，不能受理 (ticket is {ticket.status})",
                            "invalid_ticket_state")

@@ -7,10 +7,9 @@ import random
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from service_hall.auth.models import Device, User
-from service_hall.auth.operations import DEVICE_PREFIX, hash_device_token
+from service_hall.auth.operations import DEVICE_PREFIX, demo_password_hash, hash_device_token
 from service_hall.catalog import demo_data as data
 from service_hall.catalog.models import RESERVED_PREFIXES, Department, Hall, ServiceItem
 from service_hall.extensions import db
@@ -46,7 +45,8 @@ def seed_demo(*, password: str, secret: str) -> SeedResult:
     if existing is not None:
         return SeedResult(False, existing, _device_tokens(existing, secret))
     rng = random.Random(610826)
-    password_hash = generate_password_hash(password)  # one hash: same password for every demo user
+    # One hash for every demo user, marked as the demo password (production mode refuses it).
+    password_hash = demo_password_hash(password)
     county = _halls(rng)
     departments = _departments(county)
     items = _items(rng, departments)

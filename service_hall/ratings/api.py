@@ -17,7 +17,7 @@ from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import hall_by_code
 from service_hall.clock import now, service_day
 from service_hall.errors import ApiError, bad_request, forbidden, not_found
-from service_hall.extensions import db, limiter
+from service_hall.extensions import db
 from service_hall.ratings.models import LEVELS, RECTIFICATION_STATUSES, Rectification
 from service_hall.ratings.operations import active_reasons, close_rectification, rate
 from service_hall.schemas import DATE, INT, NSTR, STR, array, obj
@@ -101,9 +101,10 @@ def reasons(actor):
 
 
 @endpoint("/ratings", "POST", summary="Rate a visit or a case (QR track token or window pad)",
-          tag="ratings", body=RATE_BODY, responses={201: RATING, 401: None, 403: None, 404: None, 409: None})
-@limiter.limit("20/minute", exempt_when=lambda: request.headers.get(
-    "Authorization", "").startswith("Bearer "))  # public QR ratings only; pads share a NAT
+          tag="ratings", body=RATE_BODY,
+          responses={201: RATING, 401: None, 403: None, 404: None, 409: None},
+          limit="20/minute", limit_exempt_when=lambda: request.headers.get(
+              "Authorization", "").startswith("Bearer "))  # public QR ratings only; pads share a NAT
 def create_rating(actor: Actor | None, body: dict):
     channel, ticket, case = _subject(actor, body)
     settings = current_app.config["SERVICE_HALL"]

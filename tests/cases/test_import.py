@@ -73,7 +73,7 @@ def test_import_needs_an_admin_in_scope(client, county, factory):
     factory.user("admin2", "admin", other)
     outsider = client.post("/api/v1/cases/import", headers=bearer(token_for(client, "admin2")),
                            json=[IMPORTED[0][0]])
-    assert outsider.status_code == 422
+    assert outsider.status_code == 403  # out of scope: a refusal, with the row report
     assert outsider.get_json()["error"]["details"][0]["code"] == "out_of_scope"
     factory.user("sup", "supervisor", county["hall"])
     assert client.post("/api/v1/cases/import", headers=bearer(token_for(client, "sup")),
