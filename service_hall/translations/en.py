@@ -72,6 +72,8 @@ EN = {
     "窗口": "Window",
     "窗口人员、督查、管理员": "Clerks, supervisors, administrators",
     "窗口工作台": "Window console",
+    "督查工作台": "Supervision dashboard",
+    "实时排队、按时办结率、预警、三函": "Live queues, on-time rate, warnings, monthly letters",
     "窗口状态": "Window state",
     "等": " etc.",
     "等候人数": "People waiting",
