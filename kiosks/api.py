@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from kiosks.models import TICKET_STATUSES, Ticket
 from kiosks.operations import cancel_ticket, estimated_wait_minutes, issue_ticket, waiting_ahead
 from kiosks.printing import TicketSlip, print_slip
-from service_hall.api import endpoint
+from service_hall.api import endpoint, get_in_scope, require_scope
 from service_hall.auth.actor import Actor
 from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import hall_by_code, offered_item
@@ -34,12 +34,6 @@ ISSUE_BODY = {
 }
 ISSUERS = ("kiosk", "clerk", "agent")
 HALL_STAFF = ("admin", "supervisor", "clerk")
-
-
-def require_scope(actor: Actor, hall: Hall) -> None:
-    if not actor.may_see_hall(hall):
-        raise forbidden(f"您无权访问大厅 {hall.code} (hall {hall.code} is outside your scope)",
-                        "out_of_scope")
 
 
 def _parse_datetime(text: str, field: str) -> datetime:
@@ -155,15 +149,8 @@ def list_tickets(actor: Actor, hall_code: str):
 
 
 def ticket_in_scope(actor: Actor, ticket_id: str) -> Ticket:
-    try:
-        key = uuid.UUID(ticket_id)
-    except ValueError:
-        raise not_found("没有这张号 (no such ticket)", "unknown_ticket")
-    ticket = db.session.get(Ticket, key)
-    if ticket is None:
-        raise not_found("没有这张号 (no such ticket)", "unknown_ticket")
-    require_scope(actor, ticket.hall)
-    return ticket
+    return get_in_scope(actor, Ticket, ticket_id,
+                        missing=not_found("没有这张号 (no such ticket)", "unknown_ticket"))
 
 
 @endpoint("/tickets/<ticket_id>/reactivate", "POST",

@@ -5,6 +5,8 @@ Each endpoint is declared once with :func:`endpoint`; the same declaration valid
 """
 from __future__ import annotations
 
+import uuid
+
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Callable
@@ -18,7 +20,7 @@ from jsonschema import Draft202012Validator
 from service_hall.auth.actor import Actor
 from service_hall.auth.operations import actor_for_user, actor_from_bearer
 from service_hall.errors import ApiError, bad_request, forbidden
-from service_hall.extensions import limiter
+from service_hall.extensions import db, limiter
 from service_hall.security import unstorable_text
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -166,3 +168,24 @@ def endpoint(rule: str, method: str, *, summary: str, tag: str,
 
 
 STAFF = ("admin", "supervisor", "clerk", "agent")
+
+
+def require_scope(actor: Actor, hall) -> None:
+    """The hall-scope check every view applies after the role check (rule: ``Actor.may_see_hall``)."""
+    if not actor.may_see_hall(hall):
+        raise forbidden(f"您无权访问大厅 {hall.code} (hall {hall.code} is outside your scope)",
+                        "out_of_scope")
+
+
+def get_in_scope(actor: Actor, model, record_id: str, *, missing: ApiError):
+    """Load a record by its UUID text and check its hall is in the caller's scope; ``missing``
+    answers an unknown or malformed id."""
+    try:
+        key = uuid.UUID(record_id)
+    except ValueError:
+        raise missing
+    record = db.session.get(model, key)
+    if record is None:
+        raise missing
+    require_scope(actor, record.hall)
+    return record

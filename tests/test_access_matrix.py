@@ -78,6 +78,24 @@ MATRIX: dict[tuple[str, str, str], tuple[str, str]] = {
     ("POST", "/letters", ""):                       ("YY......", "........"),
     ("GET", "/letters/<letter_id>", ""):            ("YY......", "........"),
     ("GET", "/sync/status", ""):                    ("YY......", "YY......"),
+    # village points: an agent logs, submits and hands back its own point's errands; the hall's
+    # clerks read the inbox (accepting needs an errand submitted to their hall: denied here);
+    # the errand QR page, the whereabouts board and the duty roster are public
+    ("GET", "/errands", ""): ("...Y....", "...Y...."),
+    ("GET", "/errands/<errand_id>", ""): ("YY.Y....", "........"),
+    ("GET", "/errands/track/<token>", ""): ("YYYYYYYY", "YYYYYYYY"),
+    ("GET", "/halls/<hall_code>/board", ""): ("YYYYYYYY", "YYYYYYYY"),
+    ("GET", "/halls/<hall_code>/errands", ""): ("YYY.....", "........"),
+    ("GET", "/stats/errands", ""): ("YY......", "........"),
+    ("GET", "/villages/<hall_code>/roster", ""): ("YYYYYYYY", "YYYYYYYY"),
+    ("POST", "/errands", ""): ("...Y....", "...Y...."),
+    ("POST", "/errands/<errand_id>/accept", ""): ("........", "........"),
+    ("POST", "/errands/<errand_id>/return", ""): ("...Y....", "........"),
+    ("POST", "/errands/<errand_id>/submit", ""): ("...Y....", "........"),
+    ("POST", "/villages/<hall_code>/roster", ""): ("YY.Y....", "........"),
+    ("PUT", "/staff/whereabouts", ""): (".YYY....", ".YYY...."),
+    ("PUT", "/villages/<hall_code>/cadres", ""): ("YY.Y....", "........"),
+    ("PUT", "/villages/<hall_code>/roster/<day>", ""): ("YY.Y....", "........"),
     # Socket.IO /live rooms (realtime.access.plan, what the connect handler applies):
     # hall = the hall's public events (hall:<code>, or staff:<code> which carries them too)
     ("LIVE", "hall", ""):                           ("YYYYYY.Y", ".......Y"),
@@ -121,10 +139,13 @@ def _county(client, factory, code: str) -> dict:
     rating = ok(client.post("/api/v1/ratings", headers=bearer(tokens["pad"]),
                             json={"level": 1, "ticket_id": issued[0]["id"]}), 201)
     assert rating["rectification_id"]
+    errand = ok(client.post("/api/v1/errands", headers=bearer(tokens["agent"]), json={
+        "item_code": f"{code}-I1", "villager": {"name": "王五", "id_number": "11010519491231002X",
+                                                 "phone": "13712341234"}}), 201)
     letters = ok(client.post("/api/v1/letters", headers=bearer(tokens["supervisor"]), json={
         "month": date.today().strftime("%Y-%m"), "kind": "supervision", "county": code}), 201)
     assert letters, "no letter issued: nothing to read in the matrix"
-    return {"letter_id": letters[0]["id"],"code": code, "tokens": tokens, "done": issued[0], "no_show": issued[1],
+    return {"letter_id": letters[0]["id"], "errand": errand, "code": code, "tokens": tokens, "done": issued[0], "no_show": issued[1],
             "called": issued[2], "waiting": issued[3], "case": case,
             "rect_id": rating["rectification_id"]}
 
@@ -144,7 +165,12 @@ def request_for(method: str, rule: str, variant: str, target: dict) -> tuple[str
               "ticket_id": target["no_show"]["id"] if rule.endswith("reactivate")
               else target["waiting"]["id"],
               "case_id": target["case"]["id"], "rect_id": target["rect_id"], "day": "2030-01-02",
-              "letter_id": target["letter_id"], "name": "departments"}
+              "letter_id": target["letter_id"], "name": "departments",
+              "errand_id": target["errand"]["id"]}
+    if rule.startswith("/villages/"):  # village-point routes name the county's village point
+        values["hall_code"] = f"{code}V"
+    if rule == "/errands/track/<token>":
+        values["token"] = target["errand"]["track_token"]
     path = "/api/v1" + rule
     for name, value in values.items():
         path = path.replace(f"<{name}>", value)
@@ -176,6 +202,17 @@ def request_for(method: str, rule: str, variant: str, target: dict) -> tuple[str
         ("PUT", "/calendar/days/<day>"): {"json": {"kind": "holiday", "note": "测试"}},
         ("GET", "/supervision/tables/<name>"): {"query_string": {"county": code}},
         ("GET", "/letters"): {"query_string": {"county": code}},
+        ("POST", "/errands"): {"json": {"item_code": f"{code}-I1", "villager": {
+            "name": "赵六", "id_number": "11010519491231002X", "phone": "13612341234"}}},
+        ("POST", "/errands/<errand_id>/submit"): {"json": {}},
+        ("GET", "/stats/errands"): hall_query,
+        ("PUT", "/staff/whereabouts"): {"json": {"status": "meeting", "note": "县里开会"}},
+        ("PUT", "/villages/<hall_code>/cadres"): {"json": {"usernames": []}},
+        ("POST", "/villages/<hall_code>/roster"): {"query_string": {
+            "month": date.today().strftime("%Y-%m")}},
+        ("GET", "/villages/<hall_code>/roster"): {"query_string": {
+            "month": date.today().strftime("%Y-%m")}},
+        ("PUT", "/villages/<hall_code>/roster/<day>"): {"json": {"username": f"agent-{code}"}},
         ("POST", "/letters"): {"json": {"month": date.today().strftime("%Y-%m"),
                                         "kind": "reminder", "county": code}},
     }.get((method, rule), {})

@@ -7,9 +7,8 @@ from flask import current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from kiosks.api import require_scope
 from kiosks.models import Ticket
-from service_hall.api import endpoint
+from service_hall.api import endpoint, get_in_scope, require_scope
 from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import LIGHTS, WorkingCalendar, snapshot
@@ -97,15 +96,8 @@ def case_json(case: Case, cal: WorkingCalendar, *, reveal: bool = False) -> dict
 
 
 def case_in_scope(actor: Actor, case_id: str) -> Case:
-    try:
-        key = uuid.UUID(case_id)
-    except ValueError:
-        raise not_found("没有这个办件 (no such case)", "unknown_case")
-    case = db.session.get(Case, key)
-    if case is None:
-        raise not_found("没有这个办件 (no such case)", "unknown_case")
-    require_scope(actor, case.hall)
-    return case
+    return get_in_scope(actor, Case, case_id,
+                        missing=not_found("没有这个办件 (no such case)", "unknown_case"))
 
 
 def _clerk_case(actor: Actor, case_id: str) -> Case:

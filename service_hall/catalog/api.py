@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
-from kiosks.api import require_scope
+from service_hall.api import require_scope
 from service_hall.api import Media, endpoint
 from service_hall.auth.actor import Actor
 from service_hall.catalog.models import Hall

@@ -8,7 +8,7 @@ from flask import current_app, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from kiosks.api import require_scope
+from service_hall.api import require_scope
 from service_hall.api import endpoint
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import snapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from sqlalchemy import case, func, select
 
-from kiosks.api import require_scope
+from service_hall.api import require_scope
 from service_hall.api import endpoint
 from service_hall.auth.actor import Actor
 from service_hall.catalog.models import Hall

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from kiosks.api import require_scope
+from service_hall.api import require_scope
 from service_hall.auth.operations import actor_for_user
 from service_hall.calendar.rules import snapshot
 from service_hall.catalog.queries import hall_by_code, offered_items

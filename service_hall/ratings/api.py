@@ -7,7 +7,7 @@ from flask import current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from kiosks.api import require_scope
+from service_hall.api import require_scope
 from kiosks.models import Ticket
 from service_hall.api import endpoint
 from service_hall.auth.actor import Actor

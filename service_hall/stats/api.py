@@ -6,7 +6,7 @@ from datetime import date
 from flask import jsonify, request
 from sqlalchemy import or_, select
 
-from kiosks.api import require_scope
+from service_hall.api import require_scope
 from service_hall.api import endpoint
 from service_hall.auth.actor import Actor
 from service_hall.calendar.api import parse_date
