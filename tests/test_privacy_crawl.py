@@ -33,7 +33,9 @@ APPLICANT = {"name": "欧阳锋", "id_number": "11010519491231002X", "phone": "1
 CLERKS = {"clerk-C1-1": "张三丰", "clerk-C1-2": "李寻欢"}
 AGENT_NAME, ADMIN_NAME, CITIZEN_NAME = "周伯通", "王重阳", "黄药师"
 STAFF_PHONE, CITIZEN_PHONE = "13912345678", "13711112222"
-NAMES = [*CLERKS.values(), AGENT_NAME, ADMIN_NAME, CITIZEN_NAME, APPLICANT["name"]]
+VILLAGER = {"name": "洪七公", "id_number": "11010519491231002X", "phone": "13611112222"}
+NAMES = [*CLERKS.values(), AGENT_NAME, ADMIN_NAME, CITIZEN_NAME, APPLICANT["name"],
+         VILLAGER["name"]]
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 PHONE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 
@@ -47,10 +49,19 @@ def readable(answer) -> str:
     return answer.get_data().decode("latin-1")  # images (QR codes): any embedded text as is
 
 
-def leaks(text: str) -> list[str]:
-    found = [name for name in NAMES if name in text]
-    found += [privacy.mask_name(name) for name in NAMES if privacy.mask_name(name) in text]
-    found += ID_NUMBER.findall(text) + PHONE.findall(text)
+CITIZEN_NAMES = [CITIZEN_NAME, APPLICANT["name"], VILLAGER["name"]]
+# The public duty boards name the staff on duty and the service card gives cadres' work phones
+# (SPEC 3.8): there only citizens' data must never appear.
+STAFF_BOARDS = ("/board/", "/v/", "/api/v1/halls/C1/board", "/api/v1/villages/")
+
+
+def leaks(text: str, *, staff_board: bool = False) -> list[str]:
+    names = CITIZEN_NAMES if staff_board else NAMES
+    found = [name for name in names if name in text]
+    found += [privacy.mask_name(name) for name in names if privacy.mask_name(name) in text]
+    found += ID_NUMBER.findall(text)
+    phones = PHONE.findall(text)
+    found += [p for p in phones if p != STAFF_PHONE] if staff_board else phones
     return found
 
 
@@ -101,8 +112,10 @@ def day(client, factory):
     call("POST", "/api/v1/ratings", None, 201, json={
         "level": 1, "track_token": tickets[0]["track_token"],
         "comment": f"我是{CITIZEN_NAME}，电话{CITIZEN_PHONE}，身份证{APPLICANT['id_number']}"})
+    errand = call("POST", "/api/v1/errands", bearer(token_for(client, "agent-C1V")), 201,
+                  json={"item_code": "C1-I1", "villager": VILLAGER, "note": VILLAGER["name"]})
     db.session.commit()
-    return {"setup": setup, "tickets": tickets, "answers": answers,
+    return {"setup": setup, "tickets": tickets, "answers": answers, "errand": errand,
             "display": factory.device(setup["hall"], "display")}
 
 
@@ -121,21 +134,28 @@ def printed_slip(answer: dict) -> str | None:
     return printer.output.decode("gb18030", errors="replace")
 
 
+def _at_village(rule: str, values: dict) -> dict:
+    """Village-point routes (the point's page, card, roster) name the village point."""
+    if rule.startswith(("/v/", "/villages/")):
+        return {**values, "hall_code": "C1V"}
+    return values
+
+
 def _public_api_paths(values: dict) -> list[str]:
     queries = {"/calendar": f"?year={date.today().year}",
                "/calendar/due": f"?from={date.today().isoformat()}&working_days=3"}
-    return ["/api/v1" + fill(spec.rule, values) + queries.get(spec.rule, "")
+    return ["/api/v1" + fill(spec.rule, _at_village(spec.rule, values)) + queries.get(spec.rule, "")
             for spec in ENDPOINTS if spec.allow is None and spec.method == "GET"]
 
 
 def test_public_pages_api_answers_and_events_carry_no_personal_data(app, client, day):
     problems, crawled = [], 0
-    tokens = [t["track_token"] for t in day["tickets"]]
+    tokens = [t["track_token"] for t in day["tickets"]] + [day["errand"]["track_token"]]
 
     def check(where: str, text: str) -> None:
         nonlocal crawled
         crawled += 1
-        found = leaks(text)
+        found = leaks(text, staff_board=where.startswith(STAFF_BOARDS))
         if found:
             problems.append(f"{where}: {found}")
 
@@ -150,10 +170,18 @@ def test_public_pages_api_answers_and_events_carry_no_personal_data(app, client,
     for token in tokens:
         values = {"hall_code": "C1", "token": token, "name": "departments",
                   "window_code": "C1-1", "code": "C1",
-                  "letter_id": "00000000-0000-0000-0000-000000000000"}
+                  "letter_id": "00000000-0000-0000-0000-000000000000",
+                  "errand_id": "00000000-0000-0000-0000-000000000000", "action": "submit",
+                  "day": "2026-11-27"}
+        if token == day["errand"]["track_token"]:  # the errand's QR pages, at its village point
+            values["hall_code"] = "C1V"
         for rule in page_rules(app, "GET"):
-            public.append(fill(rule.rule, values))
-        public += _public_api_paths(values)
+            if ("/e/" in rule.rule or "/errands/track/" in rule.rule) != (
+                    token == day["errand"]["track_token"]):
+                continue  # ticket tokens open ticket pages, the errand's token errand pages
+            public.append(fill(rule.rule, _at_village(rule.rule, values)))
+        public += [path for path in _public_api_paths(values)
+                   if ("/errands/track/" in path) == (token == day["errand"]["track_token"])]
     for path in sorted(set(public)):
         answer = client.get(path)
         if answer.status_code in (301, 302) and "/login" in answer.headers.get("Location", ""):
