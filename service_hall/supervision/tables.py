@@ -254,6 +254,22 @@ def live_windows(ctx: Context, args) -> Table:
                   ("reason", "原因 Reason")], rows)
 
 
+def township_links(ctx: Context, args) -> Table:
+    """Each township node's link (SPEC 6): when it last synced, what it still has to send."""
+    from realtime.sync.county import node_status
+    codes = set(db.session.scalars(select(Hall.code).where(Hall.id.in_(ctx.hall_ids))))
+    rows = [{"hall": n["hall_name"] or n["node"], "linked": "是" if n["linked"] else "否",
+             "connected": "在线" if n["connected"] else "离线",
+             "last_sync_at": n["last_sync_at"] or "—", "unsent_backlog": n["unsent_backlog"],
+             "down_backlog": n["down_backlog"], "last_error": n["last_error"] or ""}
+            for n in node_status() if n["node"] in codes]
+    return Table("links", "乡镇节点同步 Township nodes",
+                 [("hall", "乡镇 Township"), ("linked", "互联 Linked"),
+                  ("connected", "连接 Link"), ("last_sync_at", "最近同步 Last sync"),
+                  ("unsent_backlog", "待上传 Unsent"), ("down_backlog", "待下发 To send down"),
+                  ("last_error", "错误 Error")], rows)
+
+
 BUILDERS = {"departments": departments, "halls": halls, "windows": windows, "months": months,
             "open_cases": open_cases, "rectifications": rectifications, "letters": letters,
-            "live": live_windows}
+            "live": live_windows, "links": township_links}

@@ -99,3 +99,20 @@ def test_out_of_scope_and_wrong_role(client, october, factory):
     clerk = bearer(token_for(client, "clerk"))
     assert client.get("/api/v1/supervision/tables/departments",
                       headers=clerk).status_code == 403
+
+
+def test_township_links_show_last_sync_and_unsent_backlog(client, october, factory):
+    from datetime import datetime, timezone
+
+    from realtime.sync.models import SyncLink
+    from service_hall.extensions import db
+    factory.hall("X9", level="county")  # a node of another county never shows here
+    synced = datetime(2026, 10, 20, 8, 30, tzinfo=timezone.utc)
+    db.session.add_all([SyncLink(peer="T1", applied_seq=40, peer_head=52, acked_seq=7,
+                                 last_sync_at=synced),
+                        SyncLink(peer="X9", applied_seq=1, peer_head=1, acked_seq=0)])
+    db.session.commit()
+    sup = bearer(token_for(client, "supervisor"))
+    rows = table(client, sup, "links")["rows"]
+    assert [(r["hall"], r["last_sync_at"], r["unsent_backlog"]) for r in rows] == [
+        ("义合镇便民服务中心", synced.isoformat(), 12)]
