@@ -112,3 +112,13 @@ def mask_phone(phone: str) -> str:
     if len(phone) <= 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def person(name_enc: str, id_enc: str, phone_enc: str, *, reveal: bool = False) -> dict:
+    """An applicant or villager from their encrypted fields: masked unless revealed (the caller
+    audits a reveal)."""
+    name, id_number, phone = decrypt(name_enc), decrypt(id_enc), decrypt(phone_enc)
+    if reveal:
+        return {"name": name, "id_number": id_number, "phone": phone}
+    return {"name": mask_name(name), "id_number": mask_id_number(id_number),
+            "phone": mask_phone(phone)}

@@ -2,7 +2,8 @@
 // Every press gets its own Idempotency-Key; a network break is retried with the same key, so
 // the server returns the first ticket instead of issuing a second one. The pending press is kept
 // in localStorage, so even a page reload finishes it.
-const DEVICE_KEY = "serviceHall.device";
+import { deviceToken } from "../js/device.js";
+
 const PENDING_KEY = "serviceHall.pendingTicket";
 const PENDING_MAX_AGE_MS = 10 * 60 * 1000;
 const SHOW_TICKET_MS = 45 * 1000;
@@ -15,17 +16,6 @@ const status = $("kiosk-status");
 let busy = false;
 let resetTimer = null;
 let idleTimer = null;
-
-function deviceToken() {
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get("device");
-  if (fromUrl) {
-    localStorage.setItem(DEVICE_KEY, fromUrl);
-    url.searchParams.delete("device");
-    history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
-  return localStorage.getItem(DEVICE_KEY);
-}
 
 function newKey() {
   // crypto.randomUUID needs a secure context; kiosks often run on plain http in the hall LAN.

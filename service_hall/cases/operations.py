@@ -177,13 +177,8 @@ def applicant(case: Case, *, reveal: bool = False) -> dict | None:
     """The applicant, masked by ``service_hall.privacy`` unless revealed (audited by the caller)."""
     if case.applicant_id_enc is None:
         return None
-    name = privacy.decrypt(case.applicant_name_enc)
-    id_number = privacy.decrypt(case.applicant_id_enc)
-    phone = privacy.decrypt(case.applicant_phone_enc)
-    if reveal:
-        return {"name": name, "id_number": id_number, "phone": phone}
-    return {"name": privacy.mask_name(name), "id_number": privacy.mask_id_number(id_number),
-            "phone": privacy.mask_phone(phone)}
+    return privacy.person(case.applicant_name_enc, case.applicant_id_enc,
+                          case.applicant_phone_enc, reveal=reveal)
 
 
 def warn_cases(*, cal: WorkingCalendar, today: date, yellow_days: int, actor: Actor) -> dict:

@@ -162,10 +162,5 @@ def return_errand(errand: Errand, *, actor: Actor, now: datetime) -> Errand:
 
 def villager(errand: Errand, *, reveal: bool = False) -> dict:
     """The villager, masked by ``service_hall.privacy`` unless revealed."""
-    name = privacy.decrypt(errand.villager_name_enc)
-    id_number = privacy.decrypt(errand.villager_id_enc)
-    phone = privacy.decrypt(errand.villager_phone_enc)
-    if reveal:
-        return {"name": name, "id_number": id_number, "phone": phone}
-    return {"name": privacy.mask_name(name), "id_number": privacy.mask_id_number(id_number),
-            "phone": privacy.mask_phone(phone)}
+    return privacy.person(errand.villager_name_enc, errand.villager_id_enc,
+                          errand.villager_phone_enc, reveal=reveal)

@@ -2,23 +2,12 @@
 // announcement (chime, then zh-CN speech) for every call and recall, one after another.
 import { connectLive, debounce, liveBanner } from "../js/live.js";
 import { AnnouncementQueue, announcementFor } from "./announce.js";
+import { deviceToken } from "../js/device.js";
 
-const DEVICE_KEY = "serviceHall.device";
 const MAX_ROWS = 8;
 const board = document.getElementById("board");
 const $ = (id) => document.getElementById(id);
 const chimeAudio = $("chime");
-
-function deviceToken() {
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get("device");
-  if (fromUrl) {
-    localStorage.setItem(DEVICE_KEY, fromUrl);
-    url.searchParams.delete("device");
-    history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
-  return localStorage.getItem(DEVICE_KEY);
-}
 
 // --- sound -------------------------------------------------------------------------------
 function chime() {
