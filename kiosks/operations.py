@@ -1,18 +1,21 @@
 """Issuing tickets (SPEC 3.2): numbering, green channel, idempotency, daily cap, wait estimate."""
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosks.models import OPEN_STATUSES, IdempotencyKey, Ticket, TicketCounter
 from realtime.events import record_event
 from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
+from service_hall.caching import ProcessCache, process_cache, register
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.clock import service_day
-from service_hall.db import bump_counter, insert_for, new_id
+from service_hall.db import bump_counter, new_id
 from service_hall.errors import ApiError, conflict
 from service_hall.extensions import db
 from windows.models import Window, window_items
@@ -20,6 +23,7 @@ from windows.models import Window, window_items
 GREEN_PREFIX, APPOINTMENT_PREFIX = "V", "Y"
 DEFAULT_SERVICE_MINUTES = 5.0
 RECENT_SAMPLE = 50
+ESTIMATES, ESTIMATE_TTL = "service_estimates", 30.0
 
 
 def format_number(prefix: str, serial: int) -> str:
@@ -29,10 +33,8 @@ def format_number(prefix: str, serial: int) -> str:
 def _claim_idempotency_key(hall: Hall, key: str, now: datetime, ticket_id) -> Ticket | None:
     """Insert the key first, naming the ticket this transaction will issue; if another request
     holds it (even uncommitted), wait for it and return the ticket it issued."""
-    insert = insert_for(db.session)
-    claimed = db.session.execute(
-        insert(IdempotencyKey).values(hall_id=hall.id, key=key, created_at=now, ticket_id=ticket_id)
-        .on_conflict_do_nothing().returning(IdempotencyKey.key)).first()
+    claimed = db.session.execute(_claim_statement(db.session.get_bind().dialect.name), {
+        "hall_id": hall.id, "key": key, "created_at": now, "ticket_id": ticket_id}).first()
     if claimed is not None:
         return None
     existing = db.session.get(IdempotencyKey, (hall.id, key), populate_existing=True)
@@ -41,6 +43,16 @@ def _claim_idempotency_key(hall: Hall, key: str, now: datetime, ticket_id) -> Ti
         raise conflict("该请求正在处理，请稍后重试 (request with this Idempotency-Key in progress)",
                        "idempotency_in_progress")
     return ticket
+
+
+@functools.lru_cache(maxsize=None)
+def _claim_statement(dialect: str):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(IdempotencyKey)
+            .values({column.key: _param(column) for column in (
+                IdempotencyKey.hall_id, IdempotencyKey.key, IdempotencyKey.created_at,
+                IdempotencyKey.ticket_id)})
+            .on_conflict_do_nothing().returning(IdempotencyKey.key))
 
 
 def issue_ticket(hall: Hall, item: ServiceItem, *, actor: Actor, now: datetime,
@@ -89,19 +101,30 @@ def waiting_count(hall: Hall, item: ServiceItem, day: date) -> int:
         Ticket.status == "waiting")) or 0
 
 
-def _ahead_of(ticket: Ticket):
+def _ahead_of(queue_at):
     """Waiting tickets of the same item that will be called first: earlier in the queue, or
     transferred in (they go ahead of the ordinary queue)."""
-    return or_(Ticket.queue_at < ticket.queue_at, Ticket.transferred_in.is_(True))
+    return or_(Ticket.queue_at < queue_at, Ticket.transferred_in.is_(True))
+
+
+def _param(column):
+    return bindparam(column.key, type_=column.type)
+
+
+_QUEUE_COUNTS = (   # built once: it runs for every ticket issued
+    select(func.count(), func.coalesce(func.sum(case(
+        (_ahead_of(_param(Ticket.queue_at)), 1), else_=0)), 0))
+    .where(Ticket.hall_id == _param(Ticket.hall_id),
+           Ticket.service_day == _param(Ticket.service_day),
+           Ticket.item_id == _param(Ticket.item_id), Ticket.status == "waiting",
+           Ticket.id != _param(Ticket.id)))
 
 
 def _queue_counts(ticket: Ticket) -> tuple[int, int]:
     """One scan of the item's waiting queue: (waiting including this ticket, waiting ahead)."""
-    waiting, ahead = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((_ahead_of(ticket), 1), else_=0)), 0))
-        .where(Ticket.hall_id == ticket.hall_id, Ticket.service_day == ticket.service_day,
-               Ticket.item_id == ticket.item_id, Ticket.status == "waiting",
-               Ticket.id != ticket.id)).one()
+    waiting, ahead = db.session.execute(_QUEUE_COUNTS, {
+        "hall_id": ticket.hall_id, "service_day": ticket.service_day, "item_id": ticket.item_id,
+        "id": ticket.id, "queue_at": ticket.queue_at}).one()
     return waiting + 1, ahead
 
 
@@ -115,11 +138,17 @@ def waiting_ahead(ticket: Ticket) -> int:
     return db.session.scalar(select(func.count()).select_from(Ticket).where(
         Ticket.hall_id == ticket.hall_id, Ticket.service_day == ticket.service_day,
         Ticket.item_id == ticket.item_id, Ticket.status == "waiting", Ticket.id != ticket.id,
-        _ahead_of(ticket))) or 0
+        _ahead_of(ticket.queue_at))) or 0
 
 
 def mean_service_minutes(item: ServiceItem, hall_id, *, now: datetime) -> float:
-    """Recent mean service time (start → done) at the windows serving this item."""
+    """Recent mean service time (start → done) at the windows serving this item, recomputed at
+    most every ``ESTIMATE_TTL`` seconds per hall and item in each process (it is an estimate)."""
+    return process_cache(ESTIMATES).get(db.session, (hall_id, item.id),
+                                        lambda: _mean_service_minutes(item, hall_id, now=now))
+
+
+def _mean_service_minutes(item: ServiceItem, hall_id, *, now: datetime) -> float:
     windows = select(window_items.c.window_id).where(window_items.c.item_id == item.id)
     latest = (select(Ticket.id)
               .where(Ticket.hall_id == hall_id, Ticket.status == "done",
@@ -134,8 +163,14 @@ def mean_service_minutes(item: ServiceItem, hall_id, *, now: datetime) -> float:
     return total / len(rows) / 60
 
 
+def init_estimate_cache(app) -> None:
+    register(app, ProcessCache(ESTIMATES, (), ESTIMATE_TTL))
+
+
 def estimated_wait_minutes(ticket: Ticket, ahead: int, *, now: datetime) -> int:
     """SPEC 3.2: waiting ahead × recent mean service time of the windows serving the item."""
+    if ahead == 0:
+        return 0
     return round(ahead * mean_service_minutes(ticket.item, ticket.hall_id, now=now))
 
 

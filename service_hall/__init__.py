@@ -43,8 +43,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         install_sqlite_locking(ext.db.engine)
 
     _import_models()
+    from service_hall.auth.cache import init_actor_cache
     from service_hall.catalog.cache import init_catalog_cache
     init_catalog_cache(app)
+    init_actor_cache(app)
+    from kiosks.operations import init_estimate_cache
+    init_estimate_cache(app)
 
     @app.teardown_request
     def _end_transaction(_exc):

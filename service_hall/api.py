@@ -85,7 +85,7 @@ def require_actor(allow: tuple[str, ...]) -> Actor:
     return actor
 
 
-def json_body(schema: dict) -> dict:
+def json_body(validator: Draft202012Validator) -> dict:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type",
                        "请求体须为 JSON (Content-Type: application/json)")
@@ -100,7 +100,7 @@ def json_body(schema: dict) -> dict:
         raise ApiError(422, "validation_error",
                        f"{where}: 含有不允许的字符 (NUL or unpaired surrogate in text)",
                        details=[{"field": where, "message": "NUL or unpaired surrogate in text"}])
-    errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "body"
@@ -148,12 +148,14 @@ def endpoint(rule: str, method: str, *, summary: str, tag: str,
                         headers=headers or {}, upload=upload)
     ENDPOINTS.append(spec)
 
+    validator = Draft202012Validator(body) if body is not None else None
+
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(**kwargs):
             actor = require_actor(allow) if allow is not None else current_actor()
             if body is not None:
-                kwargs["body"] = json_body(body)
+                kwargs["body"] = json_body(validator)
             if upload is not None:
                 kwargs["upload"] = multipart_body(upload)
             return view(actor=actor, **kwargs)

@@ -1,12 +1,13 @@
 """Database helpers shared by every domain: ids, UTC timestamps, counters, SQLite locking."""
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import uuid
 from datetime import date, datetime, timezone
 
-from sqlalchemy import DateTime, Engine, event, select
+from sqlalchemy import DateTime, Engine, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, Uuid
@@ -56,14 +57,22 @@ def bump_counter(session, model, keys: dict, *, by: int = 1) -> int:
     ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` holds the row lock until commit, so concurrent
     transactions get consecutive values with no duplicates, and a rollback leaves no gap.
     """
-    insert = insert_for(session)
-    stmt = (
-        insert(model)
-        .values(**keys, value=by)
-        .on_conflict_do_update(index_elements=list(keys), set_={"value": model.value + by})
-        .returning(model.value)
-    )
-    return session.execute(stmt).scalar_one()
+    stmt = _bump_statement(session.get_bind().dialect.name, model, tuple(keys))
+    return session.execute(stmt, {**keys, "by": by}).scalar_one()
+
+
+@functools.lru_cache(maxsize=None)
+def _bump_statement(dialect: str, model, key_names: tuple[str, ...]):
+    """Built once per counter table and dialect (a hot path: every ticket and event)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = model.__table__.c
+    by = bindparam("by", type_=columns.value.type)
+    return (insert(model)
+            .values({**{name: bindparam(name, type_=columns[name].type) for name in key_names},
+                     "value": by})
+            .on_conflict_do_update(index_elements=list(key_names),
+                                   set_={"value": model.value + by})
+            .returning(model.value))
 
 
 def lock_rows(stmt, *, skip_locked: bool = False):

@@ -217,19 +217,21 @@ def active_peers(session: Session) -> list[str]:
 def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[dict]]:
     """Which node gets which change (see the module docstring), parents before children."""
     targets: dict[str, list[dict]] = {}
+    if config.role == "township":   # a township sends what it owns up
+        travelling = [n for n in noted.values() if n.spec.direction == "up"]
+    else:                           # the county sends its own rows down, and hands halls over
+        travelling = [n for n in noted.values()
+                      if n.spec.direction == "down" or n.spec.handover]
+    if not travelling:              # e.g. tickets and audit rows at the county: no look-up
+        return targets
     if config.role == "township":
         peers, halls = [UPSTREAM], node_halls(session, config.node_code)
     else:
         peers, halls = _topology(session, None)
     if not peers:
         return targets
-    for item in sorted(noted.values(), key=lambda n: n.spec.order):
+    for item in sorted(travelling, key=lambda n: n.spec.order):
         spec = item.spec
-        if config.role == "township":
-            if spec.direction != "up":
-                continue
-        elif spec.direction == "up" and not spec.handover:
-            continue
         resolved = _resolve(session, item)
         if resolved is None:
             continue

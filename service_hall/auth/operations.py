@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from service_hall.auth.actor import Actor
+from service_hall.auth.cache import actor_cache
 from service_hall.auth.models import Device, User
 from service_hall.catalog.models import Hall
 from service_hall.db import keep_loaded
@@ -84,17 +85,23 @@ def issue_token(user: User, *, secret: str, hours: int, now: datetime) -> tuple[
     return token, now + timedelta(hours=hours)
 
 
-def user_from_token(token: str, *, secret: str, hours: int) -> User | None:
+def _actor_for_user_token(token: str, *, secret: str, hours: int) -> Actor | None:
+    """The signature and age are checked on every request; the account's state (active, token
+    generation, hall) comes from the actor cache."""
     try:
         payload = _serializer(secret).loads(token, max_age=hours * 3600)
-        user_id = uuid.UUID(payload["u"])
-    except (BadSignature, SignatureExpired, KeyError, ValueError, TypeError):
+        user_id, generation = uuid.UUID(payload["u"]), payload.get("g")
+    except (BadSignature, SignatureExpired, KeyError, ValueError, TypeError, AttributeError):
         return None
-    user = db.session.get(User, user_id, options=[joinedload(User.hall)])
-    if user is None or not user.active or user.token_generation != payload.get("g"):
+
+    def load() -> Actor | None:
+        user = db.session.get(User, user_id, options=[joinedload(User.hall)])
+        if user is None or not user.active or user.token_generation != generation:
+            return None
+        return actor_for_user(user)
+    if not isinstance(generation, int):
         return None
-    keep_loaded(db.session, user.hall)
-    return user
+    return actor_cache().get(db.session, ("user", user_id, generation), load)
 
 
 def hash_device_token(token: str) -> str:
@@ -113,6 +120,16 @@ def device_from_token(token: str) -> Device | None:
         return None
     keep_loaded(db.session, device.hall)
     return device
+
+
+def _actor_for_device_token(token: str) -> Actor | None:
+    """Known, active devices are cached by token hash; unknown tokens are not (a flood of
+    made-up tokens must not fill the cache)."""
+    def load() -> Actor | None:
+        device = device_from_token(token)
+        return actor_for_device(device) if device is not None else None
+    return actor_cache().get(db.session, ("device", hash_device_token(token)), load,
+                             keep=lambda actor: actor is not None)
 
 
 def _ancestors(hall: Hall | None) -> tuple[uuid.UUID, ...]:
@@ -139,7 +156,5 @@ def actor_for_device(device: Device) -> Actor:
 
 def actor_from_bearer(token: str, *, secret: str, hours: int) -> Actor | None:
     if token.startswith(DEVICE_PREFIX):
-        device = device_from_token(token)
-        return actor_for_device(device) if device else None
-    user = user_from_token(token, secret=secret, hours=hours)
-    return actor_for_user(user) if user else None
+        return _actor_for_device_token(token)
+    return _actor_for_user_token(token, secret=secret, hours=hours)

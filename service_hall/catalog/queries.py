@@ -15,7 +15,9 @@ def hall_by_code(code: str) -> Hall:
     hall = next((obj for obj in db.session.identity_map.values()
                  if type(obj) is Hall and obj.__dict__.get("code") == code), None)
     if hall is None:
-        hall = db.session.scalars(select(Hall).where(Hall.code == code)).first()
+        from service_hall.catalog.cache import catalog_cache
+        hall = catalog_cache().hall(db.session, code, lambda: db.session.scalars(
+            select(Hall).where(Hall.code == code)).first())
     if hall is None:
         raise not_found(f"没有编码为 {code} 的大厅 (no hall with code {code!r})", "unknown_hall")
     return hall

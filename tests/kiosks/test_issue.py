@@ -4,6 +4,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from kiosks.models import Ticket
+from kiosks.operations import ESTIMATE_TTL, ESTIMATES
+from service_hall.caching import process_cache
 from service_hall.extensions import db
 from tests.factories import Desk, bearer, token_for
 
@@ -38,15 +40,21 @@ def test_issue_answer_has_wait_estimate_and_track_token(client, factory):
 
 def test_estimate_uses_recent_mean_service_time(client, factory, app):
     setup = factory.hall_setup("C1", windows=1, items=1)
+    clock = [1000.0]
+    process_cache(ESTIMATES).clock = lambda: clock[0]
     desk = Desk(client, setup)
     desk.open("C1-1")
     desk.issue("C1-I1")
+    desk.issue("C1-I1")
+    assert desk.issue("C1-I1")["estimated_wait_minutes"] == 10  # 2 ahead × default 5 minutes
     desk.serve("C1-1")
-    served = db.session.scalars(select(Ticket)).one()
+    served = db.session.scalars(select(Ticket).where(Ticket.status == "done")).one()
     served.started_at = served.finished_at - timedelta(minutes=12)
     db.session.commit()
-    desk.issue("C1-I1")
-    assert desk.issue("C1-I1")["estimated_wait_minutes"] == 12  # 1 ahead × 12 minutes
+    # The mean is recomputed at most every ESTIMATE_TTL seconds per hall and item.
+    assert desk.issue("C1-I1")["estimated_wait_minutes"] == 10  # 2 ahead × cached 5 minutes
+    clock[0] += ESTIMATE_TTL + 1
+    assert desk.issue("C1-I1")["estimated_wait_minutes"] == 36  # 3 ahead × 12 minutes
 
 
 def test_same_idempotency_key_returns_the_first_ticket(client, factory):
