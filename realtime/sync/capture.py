@@ -1,10 +1,11 @@
 """Capturing changes of synced models into the outbox, in the same transaction as the change.
 
 After each flush the new, changed and deleted rows of synced models are noted (ORM bulk
-``update()``/``delete()`` statements too). Just before the commit each noted row is serialised
-once, in its final state, and the changes are written as one outbox entry per peer, numbered by a
-counter row bumped by upsert (held locked until commit: per peer, seq order is commit order and
-a rollback leaves no gap). Rows being applied from a peer are not captured again.
+``insert()``/``update()``/``delete()`` statements too). Just before the commit each noted row is
+serialised once, in its final state, and the changes are written as one outbox entry per peer,
+numbered by a counter row bumped by upsert (held locked until commit: per peer, seq order is
+commit order and a rollback leaves no gap). Rows being applied from a peer are not captured
+again.
 
 Routing: a township sends the ``up`` rows of its own halls to the county. The county sends its
 ``down`` rows to every node (or the node of the row's hall) and hands ``up`` rows of a
@@ -127,12 +128,18 @@ def hall_of(session: Session, spec: SyncedModel, obj):
 
 @sa_event.listens_for(Session, "do_orm_execute")
 def _bulk_statement(state) -> None:
-    """ORM ``update(Model)``/``delete(Model)`` bypass the flush: note the rows they touch."""
-    if not (state.is_update or state.is_delete) or state.session.info.get(APPLYING):
+    """ORM ``insert(Model)``/``update(Model)``/``delete(Model)`` bypass the flush: note the rows
+    they touch (inserted rows by the keys they are given; loaded at commit like any row)."""
+    if not (state.is_insert or state.is_update or state.is_delete) \
+            or state.session.info.get(APPLYING):
         return
     mapper = state.bind_mapper
     spec = spec_for(mapper.class_) if mapper is not None else None
     if spec is None or node_config() is None:
+        return
+    if state.is_insert:
+        for row_id in _inserted_keys(state, spec):
+            _note(state.session, spec, row_id, "upsert")
         return
     stmt = state.statement
     pk = spec.pk
@@ -143,6 +150,22 @@ def _bulk_statement(state) -> None:
     for row_id, hall_id in state.session.execute(query).all():
         _note(state.session, spec, row_id, "delete" if state.is_delete else "upsert",
               hall_id=hall_id if spec.hall_column else None)
+
+
+def _inserted_keys(state, spec: SyncedModel) -> list:
+    """Primary keys of the rows a bulk insert writes, from its parameters (a list of rows, or
+    one row given with ``.values()``). A synced row must name its key there: one that would be
+    generated during the insert cannot be captured, and is refused rather than left unsynced."""
+    params = state.parameters
+    if params is None:
+        params = state.statement.compile(dialect=state.session.get_bind().dialect).params
+    rows = params if isinstance(params, (list, tuple)) else [params]
+    keys = [row.get(spec.pk_attr, row.get(spec.pk.name)) for row in rows]
+    if not keys or any(key is None for key in keys):
+        raise RuntimeError(f"a bulk insert into synced table {spec.name} must give each row's "
+                           f"{spec.pk.name} (as a list of rows or one .values() row), or the "
+                           f"rows would never reach the other nodes")
+    return keys
 
 
 def _resolve(session: Session, item: _Noted):

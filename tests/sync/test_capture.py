@@ -103,6 +103,30 @@ def test_bulk_update_of_synced_rows_is_captured(app, factory):
         assert windows[0]["row"]["current_ticket_id"] is None
 
 
+def test_bulk_insert_of_synced_rows_is_captured(app, factory):
+    """A calendar year loaded after a node registered (``insert(CalendarDay)`` in bulk) reaches
+    the node with its days, not only the year row: without them no case can fall due there."""
+    import pytest
+    from sqlalchemy import insert
+
+    from service_hall.calendar.operations import seed_year
+    from service_hall.catalog.models import Hall
+    _catalog(factory)
+    register_node("T1")
+    db.session.commit()
+    assert seed_year(2030, weekends_only=True)
+    db.session.commit()
+    changes = _entries("T1")[-1].changes
+    assert [c["row"]["year"] for c in changes if c["t"] == "calendar_years"] == [2030]
+    days = {c["row"]["day"]: c["row"]["kind"] for c in changes if c["t"] == "calendar_days"}
+    assert len(days) == 365
+    assert (days["2030-01-04"], days["2030-01-05"]) == ("workday", "weekend")  # Fri, Sat
+    # Rows whose key would only be made during the insert cannot be captured: refused.
+    with pytest.raises(RuntimeError, match="synced table halls"):
+        db.session.execute(insert(Hall), [{"code": "T9", "name": "无主键", "level": "township"}])
+    db.session.rollback()
+
+
 def test_registering_a_node_queues_its_snapshot(app, factory):
     county, t1, _t2, department, item = _catalog(factory)
     factory.window(t1, 1, [item], department)
