@@ -5,7 +5,8 @@ After each flush the new, changed and deleted rows of synced models are noted (O
 serialised once, in its final state, and the changes are written as one outbox entry per peer,
 numbered by a counter row bumped by upsert (held locked until commit: per peer, seq order is
 commit order and a rollback leaves no gap). Rows being applied from a peer are not captured
-again.
+again. A row the county sends to a node goes with copies of the rows it carries
+(``__sync_carry__``) that the node does not own.
 
 Routing: a township sends the ``up`` rows of its own halls to the county. The county sends its
 ``down`` rows to every node (or the node of the row's hall) and hands ``up`` rows of a
@@ -169,15 +170,15 @@ def _inserted_keys(state, spec: SyncedModel) -> list:
 
 
 def _resolve(session: Session, item: _Noted):
-    """(row's hall id, the change as JSON) or None when the row is gone. Serialised lazily:
-    only rows that go somewhere are."""
+    """(row's hall id, the change as JSON, the row or None) or None when the row is gone.
+    Serialised lazily: only rows that go somewhere are."""
     spec = item.spec
     key = to_wire(item.id)
     if item.op == "delete":
         row = {spec.pk.name: key}
         if spec.hall_column:
             row[spec.hall_column] = str(item.hall_id) if item.hall_id else None
-        return item.hall_id, lambda: {"t": spec.name, "id": key, "op": "delete", "row": row}
+        return item.hall_id, lambda: {"t": spec.name, "id": key, "op": "delete", "row": row}, None
     obj = item.obj
     if obj is None or obj not in session:
         obj = session.get(spec.cls, item.id, populate_existing=True)
@@ -185,7 +186,23 @@ def _resolve(session: Session, item: _Noted):
             return None
     return hall_of(session, spec, obj), lambda: {
         "t": spec.name, "id": key, "op": "upsert",
-        "row": serialize(spec, obj, collections=item.collections)}
+        "row": serialize(spec, obj, collections=item.collections)}, obj
+
+
+def carried(session: Session, spec: SyncedModel, obj, owns: Callable[[object], bool]) -> list:
+    """Copies of the rows ``obj`` references through ``__sync_carry__`` whose hall the receiving
+    node does not serve (``owns(hall_id)`` is false), as changes to send before the row's own."""
+    out = []
+    for column, table in spec.carry:
+        target = spec_for_table(table)
+        value = getattr(obj, spec.mapper.get_property_by_column(spec.table.c[column]).key)
+        ref = session.get(target.cls, value) if value is not None else None
+        if ref is None or owns(hall_of(session, target, ref)):
+            continue
+        out.extend(carried(session, target, ref, owns))
+        out.append({"t": target.name, "id": to_wire(target.key_of(ref)), "op": "upsert",
+                    "row": serialize(target, ref)})
+    return out
 
 
 TOPOLOGY = "@topology"  # a counter bumped when nodes or halls change: invalidates the caches
@@ -256,7 +273,7 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
         resolved = _resolve(session, item)
         if resolved is None:
             continue
-        hall_id, change = resolved
+        hall_id, change, obj = resolved
         if config.role == "county" and spec.direction == "down" and spec.scope == "all":
             receivers = peers
         elif hall_id in halls:
@@ -265,7 +282,11 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
             continue
         built = change()
         for peer in receivers:
-            targets.setdefault(peer, []).append(built)
+            entry = targets.setdefault(peer, [])
+            if spec.carry and obj is not None and peer != UPSTREAM:
+                entry.extend(carried(session, spec, obj,
+                                     lambda hall, peer=peer: halls.get(hall) == peer))
+            entry.append(built)
     return targets
 
 

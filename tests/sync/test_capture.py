@@ -151,6 +151,57 @@ def test_registering_a_node_queues_its_snapshot(app, factory):
     assert order.index("halls") < order.index("departments") < order.index("service_items")
 
 
+def test_an_errand_in_a_county_case_carries_that_case_to_the_township(app, factory):
+    """An errand of T1's village point accepted into a county case reaches T1 with a copy of
+    the case first (snapshot and later changes alike); T1's own cases are not copied twice."""
+    from datetime import date
+
+    from service_hall.cases.models import Case
+    from service_hall.clock import now
+    from service_hall.errands.models import Errand
+    county, t1, _t2, department, item = _catalog(factory)
+    point = factory.hall("T1V1", "village", parent=t1)
+
+    def case(hall, number):
+        made = Case(case_no=number, hall_id=hall.id, department_id=department.id,
+                    item_id=item.id, status="accepted", kind="promise", promised_days=5,
+                    accepted_on=date(2026, 11, 2), due_on=date(2026, 11, 9))
+        db.session.add(made)
+        return made
+
+    def errand(number, target, into):
+        made = Errand(errand_no=number, point_hall_id=point.id, target_hall_id=target.id,
+                      item_id=item.id, status="accepted", track_token=number[-8:],
+                      materials=[], note="", logged_on=date(2026, 11, 2), logged_at=now(),
+                      case=into, villager_name_enc="x", villager_id_enc="x",
+                      villager_id_hash="x", villager_phone_enc="x")
+        db.session.add(made)
+        return made
+
+    at_county = errand("DBT1V1-20261102-001", county, case(county, "C1-20261102-001"))
+    at_town = errand("DBT1V1-20261102-002", t1, case(t1, "T1-20261102-001"))
+    db.session.commit()
+    register_node("T1")
+    db.session.commit()
+    snapshot = [(c["t"], c["row"].get("case_no") or c["row"].get("errand_no"))
+                for c in _entries("T1")[-1].changes if c["t"] in ("cases", "errands")]
+    assert sorted(snapshot) == [("cases", "C1-20261102-001"), ("cases", "T1-20261102-001"),
+                                ("errands", "DBT1V1-20261102-001"),
+                                ("errands", "DBT1V1-20261102-002")]  # T1's own case once
+    assert snapshot.index(("cases", "C1-20261102-001")) < snapshot.index(
+        ("errands", "DBT1V1-20261102-001"))
+    at_county.status, at_county.case.status = "completed", "completed"
+    at_town.note = "改"
+    db.session.commit()
+    changes = [(c["t"], c["row"].get("case_no") or c["row"]["errand_no"], c["row"]["status"])
+               for c in _entries("T1")[-1].changes]
+    assert sorted(changes) == [("cases", "C1-20261102-001", "completed"),
+                               ("errands", "DBT1V1-20261102-001", "completed"),
+                               ("errands", "DBT1V1-20261102-002", "accepted")]
+    assert changes.index(("cases", "C1-20261102-001", "completed")) < changes.index(
+        ("errands", "DBT1V1-20261102-001", "completed"))
+
+
 def test_county_changes_are_routed_to_the_nodes_concerned(app, factory):
     county, t1, t2, department, item = _catalog(factory)
     register_node("T1")
