@@ -1,10 +1,12 @@
 """Capturing changes of synced models into the outbox, in the same transaction as the change.
 
 After each flush the new, changed and deleted rows of synced models are noted (ORM bulk
-``update()``/``delete()`` statements too). Just before the commit each noted row is serialised
-once, in its final state, and the changes are written as one outbox entry per peer, numbered by a
-counter row bumped by upsert (held locked until commit: per peer, seq order is commit order and
-a rollback leaves no gap). Rows being applied from a peer are not captured again.
+``insert()``/``update()``/``delete()`` statements too). Just before the commit each noted row is
+serialised once, in its final state, and the changes are written as one outbox entry per peer,
+numbered by a counter row bumped by upsert (held locked until commit: per peer, seq order is
+commit order and a rollback leaves no gap). Rows being applied from a peer are not captured
+again. A row the county sends to a node goes with copies of the rows it carries
+(``__sync_carry__``) that the node does not own.
 
 Routing: a township sends the ``up`` rows of its own halls to the county. The county sends its
 ``down`` rows to every node (or the node of the row's hall) and hands ``up`` rows of a
@@ -127,12 +129,18 @@ def hall_of(session: Session, spec: SyncedModel, obj):
 
 @sa_event.listens_for(Session, "do_orm_execute")
 def _bulk_statement(state) -> None:
-    """ORM ``update(Model)``/``delete(Model)`` bypass the flush: note the rows they touch."""
-    if not (state.is_update or state.is_delete) or state.session.info.get(APPLYING):
+    """ORM ``insert(Model)``/``update(Model)``/``delete(Model)`` bypass the flush: note the rows
+    they touch (inserted rows by the keys they are given; loaded at commit like any row)."""
+    if not (state.is_insert or state.is_update or state.is_delete) \
+            or state.session.info.get(APPLYING):
         return
     mapper = state.bind_mapper
     spec = spec_for(mapper.class_) if mapper is not None else None
     if spec is None or node_config() is None:
+        return
+    if state.is_insert:
+        for row_id in _inserted_keys(state, spec):
+            _note(state.session, spec, row_id, "upsert")
         return
     stmt = state.statement
     pk = spec.pk
@@ -145,16 +153,32 @@ def _bulk_statement(state) -> None:
               hall_id=hall_id if spec.hall_column else None)
 
 
+def _inserted_keys(state, spec: SyncedModel) -> list:
+    """Primary keys of the rows a bulk insert writes, from its parameters (a list of rows, or
+    one row given with ``.values()``). A synced row must name its key there: one that would be
+    generated during the insert cannot be captured, and is refused rather than left unsynced."""
+    params = state.parameters
+    if params is None:
+        params = state.statement.compile(dialect=state.session.get_bind().dialect).params
+    rows = params if isinstance(params, (list, tuple)) else [params]
+    keys = [row.get(spec.pk_attr, row.get(spec.pk.name)) for row in rows]
+    if not keys or any(key is None for key in keys):
+        raise RuntimeError(f"a bulk insert into synced table {spec.name} must give each row's "
+                           f"{spec.pk.name} (as a list of rows or one .values() row), or the "
+                           f"rows would never reach the other nodes")
+    return keys
+
+
 def _resolve(session: Session, item: _Noted):
-    """(row's hall id, the change as JSON) or None when the row is gone. Serialised lazily:
-    only rows that go somewhere are."""
+    """(row's hall id, the change as JSON, the row or None) or None when the row is gone.
+    Serialised lazily: only rows that go somewhere are."""
     spec = item.spec
     key = to_wire(item.id)
     if item.op == "delete":
         row = {spec.pk.name: key}
         if spec.hall_column:
             row[spec.hall_column] = str(item.hall_id) if item.hall_id else None
-        return item.hall_id, lambda: {"t": spec.name, "id": key, "op": "delete", "row": row}
+        return item.hall_id, lambda: {"t": spec.name, "id": key, "op": "delete", "row": row}, None
     obj = item.obj
     if obj is None or obj not in session:
         obj = session.get(spec.cls, item.id, populate_existing=True)
@@ -162,7 +186,23 @@ def _resolve(session: Session, item: _Noted):
             return None
     return hall_of(session, spec, obj), lambda: {
         "t": spec.name, "id": key, "op": "upsert",
-        "row": serialize(spec, obj, collections=item.collections)}
+        "row": serialize(spec, obj, collections=item.collections)}, obj
+
+
+def carried(session: Session, spec: SyncedModel, obj, owns: Callable[[object], bool]) -> list:
+    """Copies of the rows ``obj`` references through ``__sync_carry__`` whose hall the receiving
+    node does not serve (``owns(hall_id)`` is false), as changes to send before the row's own."""
+    out = []
+    for column, table in spec.carry:
+        target = spec_for_table(table)
+        value = getattr(obj, spec.mapper.get_property_by_column(spec.table.c[column]).key)
+        ref = session.get(target.cls, value) if value is not None else None
+        if ref is None or owns(hall_of(session, target, ref)):
+            continue
+        out.extend(carried(session, target, ref, owns))
+        out.append({"t": target.name, "id": to_wire(target.key_of(ref)), "op": "upsert",
+                    "row": serialize(target, ref)})
+    return out
 
 
 TOPOLOGY = "@topology"  # a counter bumped when nodes or halls change: invalidates the caches
@@ -235,7 +275,7 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
         resolved = _resolve(session, item)
         if resolved is None:
             continue
-        hall_id, change = resolved
+        hall_id, change, obj = resolved
         if config.role == "county" and spec.direction == "down" and spec.scope == "all":
             receivers = peers
         elif hall_id in halls:
@@ -244,7 +284,11 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
             continue
         built = change()
         for peer in receivers:
-            targets.setdefault(peer, []).append(built)
+            entry = targets.setdefault(peer, [])
+            if spec.carry and obj is not None and peer != UPSTREAM:
+                entry.extend(carried(session, spec, obj,
+                                     lambda hall, peer=peer: halls.get(hall) == peer))
+            entry.append(built)
     return targets
 
 

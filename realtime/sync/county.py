@@ -85,6 +85,8 @@ def queue_snapshot(peer: str) -> int:
                 query = query.where(spec.table.c[column].in_(
                     select(parent.pk).where(parent.table.c[parent.hall_column].in_(list(halls)))))
         for obj in db.session.scalars(query.order_by(spec.pk)):
+            if spec.carry:  # e.g. the county case an errand of its village point went into
+                changes.extend(capture.carried(db.session, spec, obj, halls.__contains__))
             changes.append({"t": spec.name, "id": to_wire(spec.key_of(obj)), "op": "upsert",
                             "row": serialize(spec, obj)})
     origin = capture.node_config().node_code if capture.node_config() else "county"

@@ -19,6 +19,11 @@ A model takes part by declaring class attributes, nothing else:
     The county never sends such ``up`` rows down (e.g. its copies of township events).
 ``__sync_parent__ = ("case_id", "cases")``
     For ``up`` rows without a hall column: the row belongs to the hall of its parent row.
+``__sync_carry__ = ("case_id", …)``
+    Foreign keys to ``up`` rows that may belong to another node (an errand of a township's
+    village point accepted into a county case): when the county sends the row to a node that
+    does not own the referenced row, a copy of that row travels first, or the row could not be
+    applied there.
 
 Synced models have a single-column primary key (a UUID ``id``, or a natural key such as a
 calendar day). Many-to-many collections (relationships
@@ -71,6 +76,8 @@ class SyncedModel:
     applier: Callable | None = None
     # (column here, parent spec's table name) for rows owned through their parent.
     parent: tuple[str, str] | None = None
+    # (column here, referenced table name): referenced rows copied along (``__sync_carry__``).
+    carry: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -128,6 +135,12 @@ def _build() -> None:
             raise ValueError(f"synced model {cls.__name__} needs a hall column or a parent")
         hall_attr = (mapper.get_property_by_column(table.c[hall_column]).key
                      if hall_column else None)
+        carry = []
+        for name in getattr(cls, "__sync_carry__", ()):
+            keys = list(table.c[name].foreign_keys) if name in table.c else []
+            if len(keys) != 1:
+                raise ValueError(f"{cls.__name__}.__sync_carry__: {name!r} is not a foreign key")
+            carry.append((name, keys[0].column.table.name))
         deferred = tuple(
             column.name for column in table.columns
             if any(fk.use_alter or fk.column.table is table for fk in column.foreign_keys))
@@ -135,6 +148,7 @@ def _build() -> None:
             cls=cls, mapper=mapper, table=table, direction=direction, scope=scope,
             hall_column=hall_column, hall_attr=hall_attr,
             pk=pk, pk_attr=mapper.get_property_by_column(pk).key, parent=parent,
+            carry=tuple(carry),
             exclude=frozenset(getattr(cls, "__sync_exclude__", ())),
             handover=getattr(cls, "__sync_handover__", True),
             snapshot=getattr(cls, "__sync_snapshot__", True),

@@ -23,6 +23,8 @@ class Errand(IdMixin, db.Model):
     # Owned by the node serving the village point (its township node, if it runs one).
     __sync__ = "up"
     __sync_hall__ = "point_hall_id"
+    # Handed to the county, it becomes a county case: the township node gets a copy of it.
+    __sync_carry__ = ("case_id",)
     __table_args__ = (
         Index("ix_errands_point_status", "point_hall_id", "status"),
         Index("ix_errands_target_status", "target_hall_id", "status"),

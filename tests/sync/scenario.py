@@ -158,3 +158,31 @@ def make_pair(folder: Path, *, t1_linked: bool = True, town_env: dict | None = N
                 SERVICE_HALL_NODE_TOKEN=tokens["T1"], SERVICE_HALL_SYNC_RETRY_MAX="1",
                 **(town_env or {}))
     return Pair(folder=folder, county=county, town=town, tokens=tokens, hall_ids=ids)
+
+
+def seed_village_point(county: Node) -> None:
+    """At the county: a working-day calendar, an item agents may log at village points (offered
+    at T1's hall too) and an agent for T1's village point T1V1. Reaches T1's node like any
+    county change."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from service_hall.calendar.operations import seed_year
+    from service_hall.catalog.models import Department, Hall
+    from service_hall.extensions import db
+    from tests.factories import Factory
+    with county.app_context(role="county") as app:
+        f = Factory(app)
+        this_year = date.today().year
+        for year in (this_year, this_year + 1):  # a promise may fall due next year
+            seed_year(year, weekends_only=True)
+        db.session.commit()
+        department = db.session.scalars(select(Department).where(
+            Department.code == "C1-D1")).one()
+        item = f.item(department, code="DB1", prefix="C", kind="promise", promised=3,
+                      statutory=10, name="高龄老人补贴申请")
+        item.materials = ["身份证复印件", "户口簿复印件"]
+        db.session.commit()
+        point = db.session.scalars(select(Hall).where(Hall.code == "T1V1")).one()
+        f.user("agent-T1V1", "agent", point, name="高建军")

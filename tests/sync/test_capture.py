@@ -103,6 +103,30 @@ def test_bulk_update_of_synced_rows_is_captured(app, factory):
         assert windows[0]["row"]["current_ticket_id"] is None
 
 
+def test_bulk_insert_of_synced_rows_is_captured(app, factory):
+    """A calendar year loaded after a node registered (``insert(CalendarDay)`` in bulk) reaches
+    the node with its days, not only the year row: without them no case can fall due there."""
+    import pytest
+    from sqlalchemy import insert
+
+    from service_hall.calendar.operations import seed_year
+    from service_hall.catalog.models import Hall
+    _catalog(factory)
+    register_node("T1")
+    db.session.commit()
+    assert seed_year(2030, weekends_only=True)
+    db.session.commit()
+    changes = _entries("T1")[-1].changes
+    assert [c["row"]["year"] for c in changes if c["t"] == "calendar_years"] == [2030]
+    days = {c["row"]["day"]: c["row"]["kind"] for c in changes if c["t"] == "calendar_days"}
+    assert len(days) == 365
+    assert (days["2030-01-04"], days["2030-01-05"]) == ("workday", "weekend")  # Fri, Sat
+    # Rows whose key would only be made during the insert cannot be captured: refused.
+    with pytest.raises(RuntimeError, match="synced table halls"):
+        db.session.execute(insert(Hall), [{"code": "T9", "name": "无主键", "level": "township"}])
+    db.session.rollback()
+
+
 def test_registering_a_node_queues_its_snapshot(app, factory):
     county, t1, _t2, department, item = _catalog(factory)
     factory.window(t1, 1, [item], department)
@@ -125,6 +149,57 @@ def test_registering_a_node_queues_its_snapshot(app, factory):
     # Parents come before children in the entry.
     order = [c["t"] for c in snapshot.changes]
     assert order.index("halls") < order.index("departments") < order.index("service_items")
+
+
+def test_an_errand_in_a_county_case_carries_that_case_to_the_township(app, factory):
+    """An errand of T1's village point accepted into a county case reaches T1 with a copy of
+    the case first (snapshot and later changes alike); T1's own cases are not copied twice."""
+    from datetime import date
+
+    from service_hall.cases.models import Case
+    from service_hall.clock import now
+    from service_hall.errands.models import Errand
+    county, t1, _t2, department, item = _catalog(factory)
+    point = factory.hall("T1V1", "village", parent=t1)
+
+    def case(hall, number):
+        made = Case(case_no=number, hall_id=hall.id, department_id=department.id,
+                    item_id=item.id, status="accepted", kind="promise", promised_days=5,
+                    accepted_on=date(2026, 11, 2), due_on=date(2026, 11, 9))
+        db.session.add(made)
+        return made
+
+    def errand(number, target, into):
+        made = Errand(errand_no=number, point_hall_id=point.id, target_hall_id=target.id,
+                      item_id=item.id, status="accepted", track_token=number[-8:],
+                      materials=[], note="", logged_on=date(2026, 11, 2), logged_at=now(),
+                      case=into, villager_name_enc="x", villager_id_enc="x",
+                      villager_id_hash="x", villager_phone_enc="x")
+        db.session.add(made)
+        return made
+
+    at_county = errand("DBT1V1-20261102-001", county, case(county, "C1-20261102-001"))
+    at_town = errand("DBT1V1-20261102-002", t1, case(t1, "T1-20261102-001"))
+    db.session.commit()
+    register_node("T1")
+    db.session.commit()
+    snapshot = [(c["t"], c["row"].get("case_no") or c["row"].get("errand_no"))
+                for c in _entries("T1")[-1].changes if c["t"] in ("cases", "errands")]
+    assert sorted(snapshot) == [("cases", "C1-20261102-001"), ("cases", "T1-20261102-001"),
+                                ("errands", "DBT1V1-20261102-001"),
+                                ("errands", "DBT1V1-20261102-002")]  # T1's own case once
+    assert snapshot.index(("cases", "C1-20261102-001")) < snapshot.index(
+        ("errands", "DBT1V1-20261102-001"))
+    at_county.status, at_county.case.status = "completed", "completed"
+    at_town.note = "改"
+    db.session.commit()
+    changes = [(c["t"], c["row"].get("case_no") or c["row"]["errand_no"], c["row"]["status"])
+               for c in _entries("T1")[-1].changes]
+    assert sorted(changes) == [("cases", "C1-20261102-001", "completed"),
+                               ("errands", "DBT1V1-20261102-001", "completed"),
+                               ("errands", "DBT1V1-20261102-002", "accepted")]
+    assert changes.index(("cases", "C1-20261102-001", "completed")) < changes.index(
+        ("errands", "DBT1V1-20261102-001", "completed"))
 
 
 def test_county_changes_are_routed_to_the_nodes_concerned(app, factory):
