@@ -12,6 +12,7 @@ from realtime.events import record_event
 from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.catalog.models import ServiceItem
+from service_hall.catalog.queries import hall_by_id, item_by_id
 from service_hall.clock import service_day
 from service_hall.db import lock_rows
 from service_hall.errors import conflict, forbidden, unprocessable
@@ -43,8 +44,8 @@ def assert_acts_for(actor: Actor, window: Window) -> None:
 def _ticket_event(window: Window, ticket: Ticket, type_: str, *, track_token: str | None = None,
                   **extra) -> None:
     data = {"number": ticket.number, "window_number": window.number,
-            "item_code": ticket.item.code, "status": ticket.status, **extra}
-    record_event(db.session, window.hall, type_, data, window_code=window.code,
+            "item_code": item_by_id(ticket.item_id).code, "status": ticket.status, **extra}
+    record_event(db.session, hall_by_id(window.hall_id), type_, data, window_code=window.code,
                  track_token=track_token or ticket.track_token)
 
 
@@ -56,7 +57,7 @@ def _set_window_state(window: Window, state: str, actor: Actor, *, now: datetime
     window.state, window.state_reason, window.state_since = state, reason, now
     audit(actor, "window.state", "window", window.id, hall_id=window.hall_id,
           from_state=before, to_state=state, details={"reason": reason} if reason else None)
-    record_event(db.session, window.hall, "window.state",
+    record_event(db.session, hall_by_id(window.hall_id), "window.state",
                  {"window_number": window.number, "window_code": window.code, "state": state},
                  window_code=window.code)
 

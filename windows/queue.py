@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy import and_, bindparam, false, func, or_, select, true
 
 from kiosks.models import Ticket
 from service_hall.clock import service_day
@@ -58,16 +58,24 @@ def advance_cycle(cycle: int, taken: str, ratio: tuple[int, int]) -> int:
     return cycle % n
 
 
-def _candidates(window: Window, now: datetime):
-    served = select(window_items.c.item_id).where(window_items.c.window_id == window.id)
+def _param(name: str, column):
+    return bindparam(name, type_=column.type)
+
+
+def _candidates():
+    """Waiting tickets a window may call; parameters ``hall_id``, ``day``, ``window_id``,
+    ``now``."""
+    served = select(window_items.c.item_id).where(
+        window_items.c.window_id == _param("window_id", Window.id))
+    now = _param("now", Ticket.queue_at)
     return (
         select(Ticket)
         .where(
-            Ticket.hall_id == window.hall_id,
-            Ticket.service_day == service_day(now),
+            Ticket.hall_id == _param("hall_id", Ticket.hall_id),
+            Ticket.service_day == _param("day", Ticket.service_day),
             Ticket.status == "waiting",
             or_(and_(Ticket.target_window_id.is_(None), Ticket.item_id.in_(served)),
-                Ticket.target_window_id == window.id),
+                Ticket.target_window_id == _param("window_id", Window.id)),
             or_(Ticket.appointment_at.is_(None), Ticket.appointment_at <= now),
         )
         .order_by(Ticket.queue_at, Ticket.issued_at, Ticket.id)
@@ -75,21 +83,39 @@ def _candidates(window: Window, now: datetime):
     )
 
 
-def claim_next(window: Window, *, now: datetime, ratio: tuple[int, int]) -> tuple[Ticket, str] | None:
-    """Lock and return the ticket this window must call next, with its class, or None."""
-    base = _candidates(window, now)
+def _claims() -> dict:
+    """The claiming statements, built once (call-next is a hot path)."""
+    base = _candidates()
     # Appointments, then transfers: one query over both (they are rare, and a partial index
     # each makes finding none free), ordered appointment first, then queue order.
     special = (base.where(or_(_class_filter("appointment"), _class_filter("transferred")))
                .order_by(None)
                .order_by(Ticket.appointment_at.is_(None), Ticket.queue_at, Ticket.issued_at,
                          Ticket.id))
-    ticket = db.session.scalars(lock_rows(special, skip_locked=True)).first()
+    claims = {"special": lock_rows(special, skip_locked=True)}
+    for name in ("green", "ordinary"):
+        claims[name] = lock_rows(base.where(_class_filter(name)), skip_locked=True)
+    claims["count"] = select(func.count()).select_from(
+        base.limit(None).order_by(None).subquery())
+    return claims
+
+
+_CLAIMS = _claims()
+
+
+def _params(window: Window, now: datetime) -> dict:
+    return {"hall_id": window.hall_id, "day": service_day(now), "window_id": window.id,
+            "now": now}
+
+
+def claim_next(window: Window, *, now: datetime, ratio: tuple[int, int]) -> tuple[Ticket, str] | None:
+    """Lock and return the ticket this window must call next, with its class, or None."""
+    params = _params(window, now)
+    ticket = db.session.scalars(_CLAIMS["special"], params).first()
     if ticket is not None:
         return ticket, "appointment" if ticket.appointment_at is not None else "transferred"
     for name in mix_order(window.mix_cycle, ratio):
-        ticket = db.session.scalars(lock_rows(base.where(_class_filter(name)),
-                                              skip_locked=True)).first()
+        ticket = db.session.scalars(_CLAIMS[name], params).first()
         if ticket is not None:
             return ticket, name
     return None
@@ -97,5 +123,4 @@ def claim_next(window: Window, *, now: datetime, ratio: tuple[int, int]) -> tupl
 
 def waiting_for_window(window: Window, *, now: datetime) -> int:
     """How many tickets this window could call now (same rule as :func:`claim_next`)."""
-    base = _candidates(window, now).limit(None).order_by(None)
-    return db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    return db.session.scalar(_CLAIMS["count"], _params(window, now)) or 0

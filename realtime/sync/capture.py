@@ -22,7 +22,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event as sa_event
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, get_history
 
 import realtime.events  # noqa: F401  (its before_commit writes events first; we capture them)
 from realtime.sync.models import UPSTREAM, OutboxCounter, OutboxEntry, SyncLink
@@ -106,7 +106,9 @@ def _after_flush(session: Session, _context) -> None:
         spec = spec_for(obj)
         if spec is None or not session.is_modified(obj, include_collections=True):
             continue
-        changed = {c.key for c in spec.collections if get_history(obj, c.key).has_changes()}
+        # An unloaded collection has no changes: do not load it to find out.
+        changed = {c.key for c in spec.collections
+                   if get_history(obj, c.key, passive=PASSIVE_NO_INITIALIZE).has_changes()}
         _note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=changed)
     for obj in session.deleted:
         spec = spec_for(obj)

@@ -48,6 +48,14 @@ class CatalogCache(ProcessCache):
     def hall(self, session: Session, code: str, load: Callable[[], Hall | None]) -> Hall | None:
         return self._row(session, ("hall", code), load)
 
+    def hall_by_id(self, session: Session, hall_id, load: Callable[[], Hall | None]
+                   ) -> Hall | None:
+        return self._row(session, ("hall-id", hall_id), load)
+
+    def item_by_id(self, session: Session, item_id, load: Callable[[], ServiceItem | None]
+                   ) -> ServiceItem | None:
+        return self._row(session, ("item-id", item_id), load)
+
 
 def _clone(obj, **related):
     mapper = inspect(type(obj))

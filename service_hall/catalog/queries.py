@@ -5,6 +5,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from service_hall.catalog.models import Department, Hall, ServiceItem
+from service_hall.db import keep_loaded
 from service_hall.errors import not_found
 from service_hall.extensions import db
 
@@ -21,6 +22,22 @@ def hall_by_code(code: str) -> Hall:
     if hall is None:
         raise not_found(f"没有编码为 {code} 的大厅 (no hall with code {code!r})", "unknown_hall")
     return hall
+
+
+def hall_by_id(hall_id) -> Hall:
+    """A hall from the catalog cache, held in the session for the rest of the request (so
+    relationships to it, e.g. ``window.hall``, resolve without a query)."""
+    from service_hall.catalog.cache import catalog_cache
+    return keep_loaded(db.session, catalog_cache().hall_by_id(
+        db.session, hall_id, lambda: db.session.get(Hall, hall_id)))
+
+
+def item_by_id(item_id) -> ServiceItem:
+    """An item (with its department) from the catalog cache, held like :func:`hall_by_id`."""
+    from service_hall.catalog.cache import catalog_cache
+    return keep_loaded(db.session, catalog_cache().item_by_id(
+        db.session, item_id, lambda: db.session.get(
+            ServiceItem, item_id, options=[joinedload(ServiceItem.department)])))
 
 
 def offered_items_stmt(hall: Hall):
