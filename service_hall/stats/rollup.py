@@ -257,6 +257,11 @@ def settle(session: Session) -> int:
     return sum(len(days) for days in pending.values())
 
 
+def _between(column, first: date | None, last: date | None):
+    return and_(true(), *([column >= first] if first else []),
+                *([column <= last] if last else []))
+
+
 def rebuild(session: Session, *, start: date | None = None, end: date | None = None) -> dict:
     """Recompute the roll-up from the cases: all of it, or the days in [start, end] (and their
     whole months). For after a load that went past the session (COPY, psql)."""
@@ -265,18 +270,15 @@ def rebuild(session: Session, *, start: date | None = None, end: date | None = N
     if conn.dialect.name == "postgresql":
         conn.execute(text("LOCK TABLE completion_days, completion_months IN EXCLUSIVE MODE"))
     started = time.perf_counter()
-    day_range = and_(*([CASES.c.completed_on >= start] if start else []),
-                     *([CASES.c.completed_on <= end] if end else []))
-    conn.execute(delete(DAYS).where(and_(*([DAYS.c.completed_on >= start] if start else []),
-                                         *([DAYS.c.completed_on <= end] if end else []))))
-    conn.execute(insert(DAYS).from_select(DAY_COLUMNS, _day_rows(day_range)))
-    first = month_of(start) if start else None
-    last = month_end(end) if end else None
-    conn.execute(delete(MONTHS).where(and_(*([MONTHS.c.month >= first] if first else []),
-                                           *([MONTHS.c.month <= last] if last else []))))
-    conn.execute(insert(MONTHS).from_select(MONTH_COLUMNS, _month_rows(and_(
-        *([DAYS.c.completed_on >= first] if first else []),
-        *([DAYS.c.completed_on <= last] if last else [])))))
+    conn.execute(delete(DAYS).where(_between(DAYS.c.completed_on, start, end)))
+    conn.execute(insert(DAYS).from_select(DAY_COLUMNS, _day_rows(
+        _between(CASES.c.completed_on, start, end))))
+    first, last = (month_of(start) if start else None), (month_end(end) if end else None)
+    conn.execute(delete(MONTHS).where(_between(MONTHS.c.month, first, last)))
+    conn.execute(insert(MONTHS).from_select(MONTH_COLUMNS, _month_rows(
+        _between(DAYS.c.completed_on, first, last))))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE completion_days, completion_months"))  # plans for new rows
     counted = conn.execute(select(func.count(), func.coalesce(func.sum(DAYS.c.cases), 0))
                            .select_from(DAYS)).one()
     months = conn.execute(select(func.count()).select_from(MONTHS)).scalar()
