@@ -6,8 +6,8 @@ rows: a province's year is 5 million cases but a few tens of thousands of roll-u
 is answered from ``completion_months`` for the whole months inside it and from
 ``completion_days`` for the days at either end; groupings by item or window read
 ``completion_days`` only (the month rows are per department). Open and open-overdue cases come
-from ``cases`` through ``ix_cases_hall_open (hall_id, status, due_on)``: open cases are a
-small, bounded set, and their figures change with today, not with a completion.
+from ``cases`` through ``ix_cases_hall_open``, a partial index over open cases only: a small,
+bounded set, whose figures change with today, not with a completion.
 
 Rates (SPEC 3.4) over completed cases: on_time_rate = (early + on_time) / completed,
 early_rate = early / completed, overdue_rate = overdue / completed; null when completed = 0.
