@@ -14,9 +14,9 @@ Which days were touched is noted by two session hooks, not by each path:
   the bulk ``executemany`` inserts of case import and of the demo history
   (``service_hall.cases.history_load``), the upserts and deletes of township sync
   (``realtime.sync.apply``, at the county and at a township receiving handed-down cases), and
-  any future correction or reopening, however written. For an upsert or an UPDATE the days the
-  rows had before are read first. A statement whose rows cannot be seen (``INSERT … SELECT``)
-  is refused rather than silently missed.
+  any future correction or reopening, however written. An upsert, UPDATE or DELETE has the
+  days its rows had read first, and an UPDATE's rows are read again when settling. An INSERT
+  whose rows cannot be seen (``INSERT … SELECT``) is refused rather than silently missed.
 
 Why this and not the alternatives:
 - Adding and subtracting one per case would need the exact before and after of every row on
@@ -55,6 +55,7 @@ from service_hall.cases.models import Case
 from service_hall.stats.models import NO_WINDOW, CompletionDay, CompletionMonth
 
 PENDING = "service_hall.stats.rollup_pending"  # session.info: hall id -> set of days
+UPDATED = "service_hall.stats.rollup_updated"  # session.info: ids of cases updated by statement
 CASES = Case.__table__
 DAYS = CompletionDay.__table__
 MONTHS = CompletionMonth.__table__
@@ -168,19 +169,15 @@ def _statement(state) -> None:
         return None
     # UPDATE / DELETE: by primary key per parameter row (ORM bulk by id), or by WHERE.
     ids = [row["id"] for row in rows if row.get("id") is not None]
-    where = CASES.c.id.in_(ids) if ids else stmt.whereclause
-    before = _days_of(session, where if where is not None else true())
+    before = {}
+    for where in ([CASES.c.id.in_(chunk) for chunk in _chunks(ids)] if ids
+                  else [stmt.whereclause if stmt.whereclause is not None else true()]):
+        before.update(_days_of(session, where))
     for hall_id, day in before.values():
         note(session, hall_id, day)
-    if state.is_delete or not before:
-        return None
-    result = state.invoke_statement()
-    if result.returns_rows:
-        result = result.freeze()
-    for chunk in _chunks(list(before)):
-        for hall_id, day in _days_of(session, CASES.c.id.in_(chunk)).values():
-            note(session, hall_id, day)
-    return result() if callable(result) else result
+    if state.is_update:  # and where they are after it: read when settling
+        session.info.setdefault(UPDATED, set()).update(before)
+    return None
 
 
 @event.listens_for(Session, "before_commit")
@@ -192,6 +189,7 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(UPDATED, None)
 
 
 # -- recomputing -------------------------------------------------------------------------------
@@ -234,6 +232,9 @@ def settle(session: Session) -> int:
     Runs before every commit; a reader in the same transaction calls it first."""
     if session.new or session.dirty or session.deleted:
         session.flush()  # pending ORM changes note their days first
+    for chunk in _chunks(list(session.info.pop(UPDATED, ()))):
+        for hall_id, day in _days_of(session, CASES.c.id.in_(chunk)).values():
+            note(session, hall_id, day)
     pending: dict = session.info.pop(PENDING, None)
     if not pending:
         return 0

@@ -182,6 +182,16 @@ def test_reopen_and_corrections_through_the_session(client, county, monkeypatch)
                        .values(completed_on=date(2026, 5, 7), outcome="on_time"))
     db.session.commit()
     _all_periods(client, county["sup"])
+    # Corrected by an ORM bulk UPDATE by primary key, and by an UPDATE … RETURNING.
+    db.session.execute(update(Case), [{"id": uuid.UUID(ids["p3"]), "outcome": "on_time",
+                                       "completed_on": date(2026, 3, 31)}])
+    returned = db.session.scalars(update(Case).where(Case.id == uuid.UUID(ids["late"]))
+                                  .values(completed_on=date(2026, 4, 1)).returning(Case.id))
+    assert returned.all() == [uuid.UUID(ids["late"])]
+    db.session.commit()
+    _all_periods(client, county["sup"])
+    assert counted(start=date(2026, 3, 31), end=date(2026, 4, 1), group_by="item") == {
+        "P3": {"on_time": 1}, "P5": {"on_time": 1}}
     # Moved to another window and department (ORM).
     case = db.session.get(Case, uuid.UUID(ids["on_time"]))
     case.window_id, case.department_id = county["windows"][0].id, county["d2"].id
