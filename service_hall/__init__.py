@@ -111,7 +111,10 @@ def _import_models() -> None:
     import service_hall.ratings.models  # noqa: F401
     import service_hall.supervision.models  # noqa: F401
     import service_hall.staff.models  # noqa: F401
+    import service_hall.stats.models  # noqa: F401
     import windows.models  # noqa: F401
+    # Session hooks that keep the completion roll-up right for every write to cases.
+    import service_hall.stats.rollup  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

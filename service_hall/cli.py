@@ -174,6 +174,37 @@ def cases_warn_command() -> None:
 AUDIT_MIN_KEEP_DAYS = 183  # SPEC 7: the audit log is kept at least 6 months
 
 
+@hall_cli.command("stats-rollup")
+@click.option("--rebuild", is_flag=True,
+              help="Recompute the roll-up from the cases (after a load past the application).")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]),
+              help="With --rebuild: only days from this one (and their whole months).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]),
+              help="With --rebuild: only days up to this one (and their whole months).")
+def stats_rollup_command(rebuild: bool, start, end) -> None:
+    """Compare the completion roll-up with the cases (exit status 1 if they differ), or
+    rebuild it from them."""
+    from service_hall.stats.rollup import drift, rebuild as rebuild_rollup
+    start, end = (start.date() if start else None), (end.date() if end else None)
+    if rebuild:
+        done = rebuild_rollup(db.session, start=start, end=end)
+        db.session.commit()
+        click.echo(f"Completion roll-up rebuilt in {done['seconds']} s: {done['day_rows']} day "
+                   f"rows, {done['month_rows']} month rows, {done['cases']} completed cases.")
+        return
+    if start or end:
+        raise click.UsageError("--from/--to go with --rebuild")
+    found = drift(db.session)
+    db.session.rollback()
+    if not found["days"] and not found["months"]:
+        click.echo("Completion roll-up matches the cases.")
+        return
+    click.echo(f"Completion roll-up differs from the cases: {found['days']} hall-days, "
+               f"{found['months']} hall-months, e.g. {found['examples'][:5]}. "
+               "Run with --rebuild.", err=True)
+    raise SystemExit(1)
+
+
 @hall_cli.command("audit-prune")
 @click.option("--keep-days", type=int, required=True,
               help=f"Delete audit entries older than this many days (never fewer than "

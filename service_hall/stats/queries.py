@@ -1,16 +1,13 @@
 """Completion and live figures for supervisors (SPEC 3.4, 4).
 
-Why indexes and not a roll-up table: at 10 million cases the figures are counts of
-``(hall or department, completion day, outcome)``. The composite indexes
-``ix_cases_hall_completed (hall_id, completed_on, outcome)`` and
-``ix_cases_department_completed (department_id, completed_on, outcome)`` hold exactly those
-columns, so PostgreSQL answers a hall's or a department's year with an index-only range scan
-(a county's 150,000 cases in two years is a few thousand index pages), grouped by day in SQL and
-by month here. A roll-up table would have to be kept right by every path that writes a case
-(window completion, bulk import, township sync, corrections) in the same transaction, and would
-still need the base rows for the window/item groupings and for open cases; the indexes cost one
-B-tree insert per case and cannot drift. Open and open-overdue cases come from
-``ix_cases_hall_open (hall_id, status, due_on)``: open cases are a small, bounded set.
+Completed, early, on-time and overdue counts come from the completion roll-up
+(``service_hall.stats.models``, kept by ``service_hall.stats.rollup``), never from the base
+rows: a province's year is 5 million cases but a few tens of thousands of roll-up rows. A period
+is answered from ``completion_months`` for the whole months inside it and from
+``completion_days`` for the days at either end; groupings by item or window read
+``completion_days`` only (the month rows are per department). Open and open-overdue cases come
+from ``cases`` through ``ix_cases_hall_open``, a partial index over open cases only: a small,
+bounded set, whose figures change with today, not with a completion.
 
 Rates (SPEC 3.4) over completed cases: on_time_rate = (early + on_time) / completed,
 early_rate = early / completed, overdue_rate = overdue / completed; null when completed = 0.
@@ -20,7 +17,7 @@ them whose clock has passed the due date (see ``open_overdue_clause``).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import and_, case as sql_case, func, or_, select
 
@@ -28,11 +25,18 @@ from service_hall.calendar.rules import WorkingCalendar
 from service_hall.cases.models import OPEN_STATUSES, Case
 from service_hall.catalog.models import Department, Hall, ServiceItem
 from service_hall.extensions import db
+from service_hall.stats import rollup
+from service_hall.stats.models import NO_WINDOW, CompletionDay, CompletionMonth
 from windows.models import Window
 
 GROUPS = ("department", "window", "item", "month", "hall")
-_COLUMN = {"department": Case.department_id, "window": Case.window_id, "item": Case.item_id,
-           "hall": Case.hall_id, "month": Case.completed_on}
+_OPEN_COLUMN = {"department": Case.department_id, "window": Case.window_id,
+                "item": Case.item_id, "hall": Case.hall_id}
+_DAY_COLUMN = {"department": CompletionDay.department_id, "window": CompletionDay.window_id,
+               "item": CompletionDay.item_id, "hall": CompletionDay.hall_id,
+               "month": rollup.first_of_month(CompletionDay.completed_on)}
+_MONTH_COLUMN = {"department": CompletionMonth.department_id, "hall": CompletionMonth.hall_id,
+                 "month": CompletionMonth.month}
 
 
 def open_overdue_clause(last_working_day: date):
@@ -55,35 +59,62 @@ def _blank() -> dict:
     return {"early": 0, "on_time": 0, "overdue": 0, "open": 0, "open_overdue": 0}
 
 
+def periods(start: date, end: date, *, by_month: bool) -> list[tuple]:
+    """How [start, end] is read: (roll-up table, first, last) parts. Whole calendar months
+    inside the period come from the month rows when ``by_month``; the days at either end, or
+    all days, from the day rows."""
+    first = start if start.day == 1 else rollup.month_end(start) + timedelta(days=1)
+    last = end if end == rollup.month_end(end) else end.replace(day=1) - timedelta(days=1)
+    if not by_month or first > last:
+        return [(CompletionDay, start, end)]
+    parts = [(CompletionMonth, first, last.replace(day=1))]
+    if start < first:
+        parts.append((CompletionDay, start, first - timedelta(days=1)))
+    if last < end:
+        parts.append((CompletionDay, last + timedelta(days=1), end))
+    return parts
+
+
+def completed_counts(*, hall_ids: list | None, department_id, start: date, end: date,
+                     group_by: str | None) -> list[tuple]:
+    """(group key or None, outcome, cases) of the cases completed in [start, end]."""
+    rollup.settle(db.session)  # this transaction's own writes first (a reader after a write)
+    rows = []
+    for model, first, last in periods(start, end, by_month=group_by not in ("item", "window")):
+        on = CompletionMonth.month if model is CompletionMonth else CompletionDay.completed_on
+        key = (_MONTH_COLUMN if model is CompletionMonth else _DAY_COLUMN).get(group_by)
+        cols = [key] if key is not None else []
+        stmt = (select(*cols, model.outcome, func.sum(model.cases))
+                .where(on >= first, on <= last).group_by(*cols, model.outcome))
+        if hall_ids is not None:
+            stmt = stmt.where(model.hall_id.in_(hall_ids))
+        if department_id is not None:
+            stmt = stmt.where(model.department_id == department_id)
+        for row in db.session.execute(stmt):
+            *k, outcome, count = row
+            rows.append((k[0] if k else None, outcome, int(count)))
+    return rows
+
+
 def completion(*, hall_ids: list | None, department_id, start: date, end: date,
                group_by: str | None, cal: WorkingCalendar, today: date) -> dict:
     """Counts over cases completed in [start, end] and open cases; optionally grouped."""
-    def scoped(stmt):
-        if hall_ids is not None:
-            stmt = stmt.where(Case.hall_id.in_(hall_ids))
-        if department_id is not None:
-            stmt = stmt.where(Case.department_id == department_id)
-        return stmt
-
-    key = _COLUMN[group_by] if group_by else None
-    cols = [key] if key is not None else []
-    done = scoped(select(*cols, Case.outcome, func.count())
-                  .where(Case.completed_on >= start, Case.completed_on <= end,
-                         Case.status == "completed")
-                  .group_by(*cols, Case.outcome))
     groups: dict = defaultdict(_blank)
     total = _blank()
-    for row in db.session.execute(done):
-        *k, outcome, count = row
+    for key, outcome, count in completed_counts(hall_ids=hall_ids, department_id=department_id,
+                                                start=start, end=end, group_by=group_by):
         total[outcome] += count
-        if key is not None:
-            groups[_bucket(group_by, k[0])][outcome] += count
+        if group_by is not None:
+            groups[_bucket(group_by, key)][outcome] += count
     overdue = open_overdue_clause(cal.last_working_day(today))
-    open_key = [] if group_by in (None, "month") else [key]
-    opened = scoped(select(*open_key, func.count(),
-                           func.sum(sql_case((overdue, 1), else_=0)))
-                    .where(Case.status.in_(OPEN_STATUSES), Case.accepted_on <= end)
-                    .group_by(*open_key))
+    open_key = [] if group_by in (None, "month") else [_OPEN_COLUMN[group_by]]
+    opened = (select(*open_key, func.count(), func.sum(sql_case((overdue, 1), else_=0)))
+              .where(Case.status.in_(OPEN_STATUSES), Case.accepted_on <= end)
+              .group_by(*open_key))
+    if hall_ids is not None:
+        opened = opened.where(Case.hall_id.in_(hall_ids))
+    if department_id is not None:
+        opened = opened.where(Case.department_id == department_id)
     for row in db.session.execute(opened):
         *k, count, late = row
         total["open"] += count
@@ -101,7 +132,11 @@ def completion(*, hall_ids: list | None, department_id, start: date, end: date,
 
 
 def _bucket(group_by: str, value):
-    return value.strftime("%Y-%m") if group_by == "month" else value
+    if group_by == "month":
+        return (value if isinstance(value, date) else date.fromisoformat(value)).strftime("%Y-%m")
+    if group_by == "window" and value == NO_WINDOW:
+        return None  # completed without a window (imported)
+    return value
 
 
 def _labels(group_by: str, keys: list) -> dict:
