@@ -19,7 +19,8 @@ from realtime.events import AUDIENCES, COMMITTED, _Snapshot
 from realtime.models import Event, EventCounter
 from realtime.sync.capture import APPLYING, bump_topology
 from realtime.sync.models import SyncLink
-from realtime.sync.registry import SyncedModel, from_wire, register_applier, spec_for_table
+from realtime.sync.registry import (SyncedModel, from_wire, hall_expression, register_applier,
+                                    spec_for_table)
 from service_hall.db import bump_counter, insert_for, utcnow
 
 OPS = ("upsert", "delete")
@@ -168,20 +169,11 @@ def apply_changes(session: Session, changes: list, *, scope: dict | None, peer: 
         _set_collections(session, spec, row_id, wanted)
 
 
-def _owner_hall(spec: SyncedModel):
-    """SQL expression for the hall of an existing row (through its parent if need be)."""
-    if spec.hall_column:
-        return spec.table.c[spec.hall_column]
-    column, parent = _parent_table(spec)
-    return (select(parent.table.c[parent.hall_column]).where(parent.pk == column)
-            .scalar_subquery())
-
-
 def _owned(spec: SyncedModel, scope: dict | None):
     """SQL condition: the existing copy belongs to the pushing node (always true downstream)."""
     if scope is None:
         return None
-    return _owner_hall(spec).in_(list(scope))
+    return hall_expression(spec).in_(list(scope))
 
 
 _statements: dict = {}
@@ -198,7 +190,7 @@ def _upsert_statement(session: Session, spec: SyncedModel, columns: tuple, defer
         insert = insert_for(session)(spec.table)
         updates = {name: insert.excluded[name] for name in columns
                    if name != spec.pk.name and name not in deferred}
-        where = _owner_hall(spec).in_(bindparam("scope", expanding=True)) if owned else None
+        where = hall_expression(spec).in_(bindparam("scope", expanding=True)) if owned else None
         stmt = (insert.on_conflict_do_update(index_elements=[spec.pk.name], set_=updates,
                                              where=where)
                 if updates else insert.on_conflict_do_nothing())

@@ -35,6 +35,7 @@ CONFIG_KEY = "service_hall.sync"
 CHANGED = "service_hall.sync.changed"
 APPLYING = "service_hall.sync.applying"
 WROTE = "service_hall.sync.wrote"
+INSERTED = "service_hall.sync.inserted"
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,15 @@ class _Noted:
     obj: object = None
     hall_id: object = None
     collections: set | bool = field(default_factory=set)
+    # Written by a statement past the identity map: read the row again at commit.
+    refresh: bool = False
+    # Only bulk-inserted: ``hall_id`` is the hall the insert gave (routed without reading it).
+    inserted: bool = False
 
 
-def _note(session: Session, spec: SyncedModel, obj_id, op: str, *, obj=None, hall_id=None,
-          collections: set | bool = frozenset()) -> None:
+def note(session: Session, spec: SyncedModel, obj_id, op: str, *, obj=None, hall_id=None,
+         collections: set | bool = frozenset(), refresh: bool = False) -> None:
+    """Remember a changed row of a synced model until the commit (the latest change decides)."""
     noted: dict = session.info.setdefault(CHANGED, {})
     key = (spec.name, obj_id)
     before = noted.get(key)
@@ -88,10 +94,34 @@ def _note(session: Session, spec: SyncedModel, obj_id, op: str, *, obj=None, hal
         if before.collections is not True:
             before.collections = True if collections is True else before.collections | set(collections)
         before.obj = before.obj or obj
+        before.refresh = before.refresh or refresh
         return
     noted.pop(key, None)  # re-insert: the latest change decides the row's place and op
     noted[key] = _Noted(spec, obj_id, op, obj, hall_id,
-                        collections if collections is True else set(collections))
+                        collections if collections is True else set(collections), refresh)
+
+
+def note_inserted(session: Session, spec: SyncedModel, keys: list, halls: list | None) -> None:
+    """Rows a bulk insert wrote, kept as bare lists of keys and of the halls the insert gave
+    them (an import or the demo history writes hundreds of thousands of rows, most of which go
+    nowhere), expanded only when the transaction commits with somewhere to send them."""
+    noted = session.info.get(CHANGED)
+    if noted:  # a row deleted earlier in this transaction and inserted again: it now exists
+        for key in keys:
+            if (before := noted.get((spec.name, key))) is not None and before.op == "delete":
+                del noted[(spec.name, key)]
+    session.info.setdefault(INSERTED, []).append((spec, keys, halls))
+
+
+def _expand_inserted(session: Session, noted: dict) -> dict:
+    """The bulk-inserted rows join the noted ones; a change noted by key stays as it was."""
+    for spec, keys, halls in session.info.pop(INSERTED, None) or ():
+        for n, key in enumerate(keys):
+            if (spec.name, key) not in noted:
+                noted[(spec.name, key)] = _Noted(spec, key, "upsert", refresh=True,
+                                                 hall_id=halls[n] if halls else None,
+                                                 inserted=halls is not None)
+    return noted
 
 
 @sa_event.listens_for(Session, "after_flush")
@@ -101,7 +131,7 @@ def _after_flush(session: Session, _context) -> None:
     for obj in session.new:
         spec = spec_for(obj)
         if spec is not None:
-            _note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=True)
+            note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=True)
     for obj in session.dirty:
         spec = spec_for(obj)
         if spec is None or not session.is_modified(obj, include_collections=True):
@@ -109,11 +139,11 @@ def _after_flush(session: Session, _context) -> None:
         # An unloaded collection has no changes: do not load it to find out.
         changed = {c.key for c in spec.collections
                    if get_history(obj, c.key, passive=PASSIVE_NO_INITIALIZE).has_changes()}
-        _note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=changed)
+        note(session, spec, spec.key_of(obj), "upsert", obj=obj, collections=changed)
     for obj in session.deleted:
         spec = spec_for(obj)
         if spec is not None:
-            _note(session, spec, spec.key_of(obj), "delete", hall_id=hall_of(session, spec, obj))
+            note(session, spec, spec.key_of(obj), "delete", hall_id=hall_of(session, spec, obj))
 
 
 def hall_of(session: Session, spec: SyncedModel, obj):
@@ -129,51 +159,34 @@ def hall_of(session: Session, spec: SyncedModel, obj):
     return None
 
 
-@sa_event.listens_for(Session, "do_orm_execute")
-def _bulk_statement(state) -> None:
-    """ORM ``insert(Model)``/``update(Model)``/``delete(Model)`` bypass the flush: note the rows
-    they touch (inserted rows by the keys they are given; loaded at commit like any row)."""
-    if not (state.is_insert or state.is_update or state.is_delete) \
-            or state.session.info.get(APPLYING):
-        return
-    mapper = state.bind_mapper
-    spec = spec_for(mapper.class_) if mapper is not None else None
-    if spec is None or node_config() is None:
-        return
-    if state.is_insert:
-        for row_id in _inserted_keys(state, spec):
-            _note(state.session, spec, row_id, "upsert")
-        return
-    stmt = state.statement
-    pk = spec.pk
-    hall = spec.table.c[spec.hall_column] if spec.hall_column else pk
-    query = select(pk, hall)
-    if stmt.whereclause is not None:
-        query = query.where(stmt.whereclause)
-    for row_id, hall_id in state.session.execute(query).all():
-        _note(state.session, spec, row_id, "delete" if state.is_delete else "upsert",
-              hall_id=hall_id if spec.hall_column else None)
-
-
-def _inserted_keys(state, spec: SyncedModel) -> list:
-    """Primary keys of the rows a bulk insert writes, from its parameters (a list of rows, or
-    one row given with ``.values()``). A synced row must name its key there: one that would be
-    generated during the insert cannot be captured, and is refused rather than left unsynced."""
-    params = state.parameters
-    if params is None:
-        params = state.statement.compile(dialect=state.session.get_bind().dialect).params
-    rows = params if isinstance(params, (list, tuple)) else [params]
-    keys = [row.get(spec.pk_attr, row.get(spec.pk.name)) for row in rows]
-    if not keys or any(key is None for key in keys):
-        raise RuntimeError(f"a bulk insert into synced table {spec.name} must give each row's "
-                           f"{spec.pk.name} (as a list of rows or one .values() row), or the "
-                           f"rows would never reach the other nodes")
-    return keys
+def _load(session: Session, items: list[_Noted], chunk: int = 500) -> None:
+    """Read the rows of noted upserts that are not in the session, or were written past it,
+    a few hundred per query (an import notes thousands), as they are at commit."""
+    wanted: dict = {}
+    for item in items:
+        if item.op == "upsert" and (item.refresh or item.obj is None or item.obj not in session):
+            wanted.setdefault(item.spec.name, []).append(item)
+    for group in wanted.values():
+        spec = group[0].spec
+        for i in range(0, len(group), chunk):
+            part = group[i:i + chunk]
+            found = {spec.key_of(obj): obj for obj in session.scalars(
+                select(spec.cls).where(spec.pk.in_([item.id for item in part]))
+                .execution_options(populate_existing=True))}
+            for item in part:
+                item.obj, item.refresh = found.get(item.id), False
+            if spec.parent:  # their hall is their parent's: read the parents alongside
+                column, table = spec.parent
+                parent = spec_for_table(table)
+                attr = spec.mapper.get_property_by_column(spec.table.c[column]).key
+                ids = list({getattr(obj, attr) for obj in found.values()} - {None})
+                for j in range(0, len(ids), chunk):
+                    session.scalars(select(parent.cls).where(parent.pk.in_(ids[j:j + chunk]))).all()
 
 
 def _resolve(session: Session, item: _Noted):
     """(row's hall id, the change as JSON, the row or None) or None when the row is gone.
-    Serialised lazily: only rows that go somewhere are."""
+    Serialised lazily: only rows that go somewhere are (rows read by ``_load`` first)."""
     spec = item.spec
     key = to_wire(item.id)
     if item.op == "delete":
@@ -182,10 +195,8 @@ def _resolve(session: Session, item: _Noted):
             row[spec.hall_column] = str(item.hall_id) if item.hall_id else None
         return item.hall_id, lambda: {"t": spec.name, "id": key, "op": "delete", "row": row}, None
     obj = item.obj
-    if obj is None or obj not in session:
-        obj = session.get(spec.cls, item.id, populate_existing=True)
-        if obj is None:
-            return None
+    if obj is None:
+        return None
     return hall_of(session, spec, obj), lambda: {
         "t": spec.name, "id": key, "op": "upsert",
         "row": serialize(spec, obj, collections=item.collections)}, obj
@@ -272,7 +283,12 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
         peers, halls = _topology(session, None)
     if not peers:
         return targets
-    for item in sorted(travelling, key=lambda n: n.spec.order):
+    everywhere = config.role == "county"  # down rows of scope "all" go to every node
+    travelling = [n for n in travelling if not n.inserted or n.hall_id in halls or (
+        everywhere and n.spec.direction == "down" and n.spec.scope == "all")]
+    travelling.sort(key=lambda n: n.spec.order)
+    _load(session, travelling)
+    for item in travelling:
         spec = item.spec
         resolved = _resolve(session, item)
         if resolved is None:
@@ -306,10 +322,11 @@ def _before_commit(session: Session) -> None:
     config = node_config()
     if config is None or session.info.get(APPLYING):
         session.info.pop(CHANGED, None)
+        session.info.pop(INSERTED, None)
         return
     if session.info.get(CHANGED) or session.new or session.dirty or session.deleted:
         session.flush()
-    noted = session.info.pop(CHANGED, None)
+    noted = _expand_inserted(session, session.info.pop(CHANGED, None) or {})
     if not noted:
         return
     if any(spec_name == Hall.__tablename__ for spec_name, _id in noted):
@@ -336,5 +353,8 @@ def _after_commit(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
-    for key in (CHANGED, APPLYING, WROTE, TOPOLOGY_CHANGED):
+    for key in (CHANGED, INSERTED, APPLYING, WROTE, TOPOLOGY_CHANGED):
         session.info.pop(key, None)
+
+
+from realtime.sync import statements  # noqa: E402,F401  (its do_orm_execute hook notes statements)

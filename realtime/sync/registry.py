@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Table, null, select
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import Mapper, configure_mappers
 
@@ -183,6 +183,18 @@ def spec_for(obj_or_cls) -> SyncedModel | None:
         return None
     _build()
     return _by_class.get(cls)
+
+
+def hall_expression(spec: SyncedModel):
+    """SQL for the hall of a stored row: its hall column, its parent row's, or NULL."""
+    if spec.hall_column:
+        return spec.table.c[spec.hall_column]
+    if not spec.parent:
+        return null()
+    column, table = spec.parent
+    parent = spec_for_table(table)
+    return (select(parent.table.c[parent.hall_column]).where(parent.pk == spec.table.c[column])
+            .scalar_subquery())
 
 
 # -- values on the wire ------------------------------------------------------------------------
