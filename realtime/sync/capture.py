@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, get_history
 
 import realtime.events  # noqa: F401  (its before_commit writes events first; we capture them)
+from realtime.sync import parts
 from realtime.sync.models import UPSTREAM, OutboxCounter, OutboxEntry, SyncLink
 from realtime.sync.registry import SyncedModel, serialize, spec_for, spec_for_table, to_wire
 from service_hall.catalog.models import Hall
@@ -310,7 +311,17 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
     return targets
 
 
+class EntryTooLarge(RuntimeError):
+    """One transaction's changes for one node exceed what a node accepts as one entry."""
+
+
 def write_entry(session: Session, target: str, origin: str, changes: list[dict]) -> int:
+    # Entries travel in parts (realtime.sync.parts) up to the receivers' limit; one above it
+    # would stop the queue at the receiver for ever, so the transaction fails here instead.
+    if len(changes) >= 1000 and parts.wire_size({"changes": changes}) > parts.max_entry_bytes():
+        raise EntryTooLarge(f"one transaction changes too much for node {target}: "
+                            f"{len(changes)} rows, over SERVICE_HALL_SYNC_MAX_ENTRY_BYTES "
+                            f"({parts.max_entry_bytes()} bytes); split it")
     seq = bump_counter(session, OutboxCounter, {"target": target})
     session.add(OutboxEntry(target=target, seq=seq, origin=origin, created_at=utcnow(),
                             changes=changes))

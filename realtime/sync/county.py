@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from flask import request
 from flask_socketio import Namespace, join_room
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from realtime.sync import capture
+from realtime.sync import capture, parts
 from realtime.sync.apply import SyncRefused, apply_entries, lock_link
 from realtime.sync.models import OutboxCounter, OutboxEntry, SyncLink
 from realtime.sync.registry import serialize, spec_for_table, synced_models, to_wire
@@ -127,6 +127,9 @@ def node_status() -> list[dict]:
 # -- the namespace ----------------------------------------------------------------------------
 
 _sids: dict[str, str] = {}
+# Per connection: the parts received of an entry being pushed, the entry being pulled in parts.
+_assembling: dict[str, "parts.Assembly"] = {}
+_packed: dict[str, "parts.Packed"] = {}
 
 
 def _connected_peers() -> set[str]:
@@ -156,6 +159,8 @@ class SyncNamespace(Namespace):
 
     def on_disconnect(self, *_args):
         _sids.pop(request.sid, None)
+        _assembling.pop(request.sid, None)
+        _packed.pop(request.sid, None)
 
     def _peer(self) -> str:
         peer = _sids.get(request.sid)
@@ -166,33 +171,38 @@ class SyncNamespace(Namespace):
     def on_push(self, data):
         peer = self._peer()
         data = data if isinstance(data, dict) else {}
+        return _apply_push(peer, data.get("entries"), data.get("head"))
+
+    def on_push_part(self, data):
+        """One part of an entry too large for one message (``parts``); the last part applies
+        it, answered like ``push``. An entry already applied is answered at its first part."""
+        peer = self._peer()
+        data = data if isinstance(data, dict) else {}
         try:
-            hall = db.session.scalars(select(Hall).where(Hall.code == peer)).first()
-            if hall is None or not hall.linked:
-                raise SyncRefused("unlinked", f"{peer} 尚未互联互通 (node not linked yet)")
-            scope = {hid: code for hid, code in _hall_codes(capture.node_halls(db.session, peer))}
-            entries = data.get("entries")
-            last = apply_entries(db.session, peer=peer, entries=entries, scope=scope)
-            link = db.session.get(SyncLink, peer)
-            if isinstance(data.get("head"), int):
-                link.peer_head = max(data["head"], last)
-            link.last_error = ""
-            _touch(link, moved=True)
-            db.session.commit()
-            return {"acked": last}
-        except SyncRefused as refused:
-            db.session.rollback()
-            log.warning("refused a batch from %s: %s", peer, refused.message)
-            return {"error": refused.wire(), "acked": _record_error(peer, refused.message)}
-        except Exception as exc:  # never leave the node waiting for an answer
-            db.session.rollback()
-            log.exception("applying a batch from %s failed", peer)
-            refused = SyncRefused("apply_failed", f"{type(exc).__name__}: {exc}"[:500])
-            return {"error": refused.wire(), "acked": _record_error(peer, refused.message)}
-        finally:
-            db.session.remove()
+            if data.get("part") == 0:
+                _assembling.pop(request.sid, None)
+                applied = _applied_seq(peer)
+                if isinstance(data.get("seq"), int) and data["seq"] <= applied:
+                    return {"acked": applied}  # a resend after a lost acknowledgement
+                _assembling[request.sid] = parts.Assembly(data, limit=parts.max_entry_bytes())
+            assembly = _assembling.get(request.sid)
+            if assembly is None or not assembly.matches(data):
+                raise parts.PartError("part of an entry not in transit: send it from part 0")
+            if not assembly.add(data.get("part"), data.get("data")):
+                return {"part": data["part"]}
+            del _assembling[request.sid]
+            entry = assembly.entry()
+        except parts.PartError as exc:
+            _assembling.pop(request.sid, None)
+            log.warning("refused parts from %s: %s", peer, exc)
+            return {"error": {"code": "bad_part", "message": str(exc)},
+                    "acked": _applied_seq(peer)}
+        return _apply_push(peer, [entry], data.get("head"))
 
     def on_pull(self, data):
+        """Our entries for the node after ``after`` (which it has applied: its acknowledgement),
+        up to ``limit`` of them and about ``SYNC_BATCH_BYTES`` of JSON; an entry larger than
+        that alone is announced as ``large`` and fetched with ``pull_part``."""
         peer = self._peer()
         data = data if isinstance(data, dict) else {}
         after, limit = data.get("after"), data.get("limit", 500)
@@ -204,16 +214,87 @@ class SyncNamespace(Namespace):
             if moved:
                 link.acked_seq = after
             _touch(link, moved=moved)
-            entries = list(db.session.scalars(
+            rows = list(db.session.scalars(
                 select(OutboxEntry).where(OutboxEntry.target == peer, OutboxEntry.seq > after)
                 .order_by(OutboxEntry.seq).limit(min(limit, MAX_BATCH))))
-            head = db.session.scalar(select(func.max(OutboxEntry.seq))
-                                     .where(OutboxEntry.target == peer)) or 0
-            answer = {"entries": [e.wire() for e in entries], "head": head}
+            head = db.session.scalar(select(OutboxCounter.value)
+                                     .where(OutboxCounter.target == peer)) or 0
+            answer: dict = {"entries": [], "head": head}
+            if after < head and (not rows or rows[0].seq != after + 1):
+                answer = {"error": {"code": "pruned", "message": (
+                    f"节点 {peer} 需要的第 {after + 1} 条起的记录已被清理 (entries after "
+                    f"{after} for node {peer} were pruned: the county cannot resend them)")}}
+            size, budget = 0, parts.batch_bytes()
+            for row in rows if "error" not in answer else ():
+                entry = row.wire()
+                size += parts.wire_size(entry)
+                if size > budget and answer["entries"]:
+                    break
+                if size > budget:  # this one alone is too large for a message: in parts
+                    packed = parts.pack(entry)
+                    _packed[request.sid] = packed
+                    answer["large"] = packed.header()
+                    break
+                answer["entries"].append(entry)
             db.session.commit()
             return answer
         finally:
             db.session.remove()
+
+    def on_pull_part(self, data):
+        """Part ``part`` of the large entry ``seq`` announced by ``pull``."""
+        peer = self._peer()
+        data = data if isinstance(data, dict) else {}
+        seq, n = data.get("seq"), data.get("part")
+        if not isinstance(seq, int) or not isinstance(n, int):
+            return {"error": {"code": "bad_request", "message": "seq/part must be integers"}}
+        packed = _packed.get(request.sid)
+        try:
+            if packed is None or packed.seq != seq:  # e.g. served by another process before
+                row = db.session.get(OutboxEntry, (peer, seq))
+                if row is None:
+                    return {"error": {"code": "not_found", "message": f"no entry {seq}"}}
+                packed = _packed[request.sid] = parts.pack(row.wire())
+            return {"data": packed.part(n)}
+        except parts.PartError as exc:
+            return {"error": {"code": "bad_part", "message": str(exc)}}
+        finally:
+            db.session.remove()
+
+
+def _apply_push(peer: str, entries, head) -> dict:
+    """Apply a node's entries in one transaction; the answer carries the last seq applied."""
+    try:
+        hall = db.session.scalars(select(Hall).where(Hall.code == peer)).first()
+        if hall is None or not hall.linked:
+            raise SyncRefused("unlinked", f"{peer} 尚未互联互通 (node not linked yet)")
+        scope = {hid: code for hid, code in _hall_codes(capture.node_halls(db.session, peer))}
+        last = apply_entries(db.session, peer=peer, entries=entries, scope=scope)
+        link = db.session.get(SyncLink, peer)
+        if isinstance(head, int):
+            link.peer_head = max(head, last)
+        link.last_error = ""
+        _touch(link, moved=True)
+        db.session.commit()
+        return {"acked": last}
+    except SyncRefused as refused:
+        db.session.rollback()
+        log.warning("refused a batch from %s: %s", peer, refused.message)
+        return {"error": refused.wire(), "acked": _record_error(peer, refused.message)}
+    except Exception as exc:  # never leave the node waiting for an answer
+        db.session.rollback()
+        log.exception("applying a batch from %s failed", peer)
+        refused = SyncRefused("apply_failed", f"{type(exc).__name__}: {exc}"[:500])
+        return {"error": refused.wire(), "acked": _record_error(peer, refused.message)}
+    finally:
+        db.session.remove()
+
+
+def _applied_seq(peer: str) -> int:
+    try:
+        return db.session.scalar(select(SyncLink.applied_seq).where(SyncLink.peer == peer)) or 0
+    finally:
+        db.session.remove()
 
 
 def _hall_codes(halls: dict):

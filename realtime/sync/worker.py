@@ -9,7 +9,6 @@ a break, a restart or a crash loses nothing and applies nothing twice.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -17,7 +16,7 @@ import time
 import socketio
 from sqlalchemy import select
 
-from realtime.sync import capture
+from realtime.sync import capture, parts
 from realtime.sync.apply import SyncRefused, apply_entries, lock_link
 from realtime.sync.models import UPSTREAM, OutboxCounter, OutboxEntry, SyncLink
 from service_hall.catalog.models import Hall
@@ -48,8 +47,10 @@ class SyncWorker:
         self.node, self.url, self.token = (settings.node_code, settings.upstream_url,
                                            settings.node_token)
         self.batch = int(env("SYNC_BATCH", "500") or 500)
-        # The county refuses Socket.IO messages over 1 MB (Engine.IO's max_http_buffer_size).
-        self.batch_bytes = int(env("SYNC_BATCH_BYTES", "600000") or 600000)
+        # The county refuses Socket.IO messages over 1 MB (Engine.IO's max_http_buffer_size):
+        # batches stay under this, a larger entry goes in parts (realtime.sync.parts).
+        self.batch_bytes = parts.batch_bytes()
+        self.part_bytes = parts.part_bytes()
         self.poll = float(env("SYNC_POLL", "1") or 1)
         self.retry_max = float(env("SYNC_RETRY_MAX", "30") or 30)
         self.call_timeout = float(env("SYNC_TIMEOUT", "30") or 30)
@@ -127,9 +128,10 @@ class SyncWorker:
 
     # -- exchange -----------------------------------------------------------------------------
 
-    def _call(self, client, event: str, data: dict) -> dict:
+    def _call(self, client, event: str, data: dict, *, timeout: float | None = None) -> dict:
         """Emit and wait for the county's answer; give up at once if the connection drops
         (python-socketio's own ``call`` would wait for the whole timeout)."""
+        timeout = timeout or self.call_timeout
         done, box = threading.Event(), []
 
         def answered(*args):
@@ -137,12 +139,12 @@ class SyncWorker:
             done.set()
 
         client.emit(event, data, namespace=NAMESPACE, callback=answered)
-        deadline = time.monotonic() + self.call_timeout
+        deadline = time.monotonic() + timeout
         while not done.wait(0.1):
             if not client.connected:
                 raise SyncError(f"connection lost waiting for the answer to {event}")
             if time.monotonic() > deadline:
-                raise SyncError(f"no answer to {event} within {self.call_timeout:.0f}s")
+                raise SyncError(f"no answer to {event} within {timeout:.0f}s")
         answer = box[0]
         if not isinstance(answer, dict):
             raise SyncError(f"unexpected answer to {event}: {answer!r}")
@@ -165,6 +167,8 @@ class SyncWorker:
             if "error" in answer:
                 raise SyncError(answer["error"].get("message", "pull refused"))
             entries = answer.get("entries") or []
+            if not entries and answer.get("large"):
+                entries = [self._pull_parts(client, answer["large"])]
             if not entries:
                 return total
             with self.app.app_context():
@@ -181,6 +185,19 @@ class SyncWorker:
             total += len(entries)
             if last >= int(answer.get("head") or 0):
                 return total
+
+    def _pull_parts(self, client, header: dict) -> dict:
+        """Fetch an entry too large for one message part by part and put it together."""
+        try:
+            assembly = parts.Assembly(header, limit=parts.max_entry_bytes())
+            for n in range(assembly.parts):
+                answer = self._call(client, "pull_part", {"seq": assembly.seq, "part": n})
+                if "error" in answer:
+                    raise SyncError(answer["error"].get("message", "pull_part refused"))
+                assembly.add(n, answer.get("data"))
+            return assembly.entry()
+        except parts.PartError as exc:
+            raise SyncError(f"county entry in parts: {exc}") from exc
 
     def _linked(self) -> bool:
         hall = db.session.scalars(select(Hall).where(Hall.code == self.node)).first()
@@ -207,8 +224,16 @@ class SyncWorker:
                     db.session.remove()
             if not entries:
                 return total
-            fetched, entries = len(entries), self._fit(entries)
-            answer = self._call(client, "push", {"entries": entries, "head": head})
+            if entries[0]["seq"] != acked + 1:
+                raise SyncError(f"outbox entries after {acked} are gone (pruned?): the county "
+                                f"has applied up to {acked}, the next held here is "
+                                f"{entries[0]['seq']}")
+            batch = self._fit(entries)
+            if batch:
+                answer = self._call(client, "push", {"entries": batch, "head": head})
+            else:  # the first entry alone is larger than a message
+                batch = entries[:1]
+                answer = self._push_parts(client, batch[0], head)
             error = answer.get("error")
             with self.app.app_context():
                 try:
@@ -224,21 +249,34 @@ class SyncWorker:
                     db.session.remove()
             if error and error.get("code") != "gap":
                 raise SyncError(f"county refused: {error.get('code')}: {error.get('message')}")
-            total += len(entries)
-            if not error and fetched < self.batch and len(entries) == fetched:
+            total += len(batch)
+            if not error and len(entries) < self.batch and len(batch) == len(entries):
                 return total
 
     def _fit(self, entries: list[dict]) -> list[dict]:
-        """As many entries as fit in one message (always the first one)."""
+        """As many entries as fit in one message (none when the first alone does not)."""
         size = 0
         for count, entry in enumerate(entries):
-            size += len(json.dumps(entry))
+            size += parts.wire_size(entry)
             if size > self.batch_bytes:
-                if count == 0:
-                    raise SyncError(f"outbox entry {entry['seq']} ({size} bytes) is larger than "
-                                    f"one sync message ({self.batch_bytes} bytes)")
                 return entries[:count]
         return entries
+
+    def _push_parts(self, client, entry: dict, head: int) -> dict:
+        """Send one entry too large for a message in parts; the county applies it with the
+        last part and answers like ``push`` (or at once, if it applied it before)."""
+        packed = parts.pack(entry, self.part_bytes)
+        header = packed.header()
+        log.info("pushing entry %s in %s parts (%s bytes of JSON, %s compressed)",
+                 packed.seq, packed.parts, packed.size, len(packed.blob))
+        for n in range(packed.parts):
+            last = n == packed.parts - 1
+            answer = self._call(client, "push_part",
+                                {**header, "part": n, "data": packed.part(n), "head": head},
+                                timeout=self.call_timeout * (packed.parts if last else 1))
+            if "acked" in answer or "error" in answer or last:
+                return answer
+        return {}
 
     def _note_error(self, message: str) -> None:
         try:

@@ -148,9 +148,11 @@ def seed_county(county: Node, *, t1_linked: bool = True) -> tuple[dict, dict]:
     return tokens, ids
 
 
-def make_pair(folder: Path, *, t1_linked: bool = True, town_env: dict | None = None) -> Pair:
+def make_pair(folder: Path, *, t1_linked: bool = True, town_env: dict | None = None,
+              county_env: dict | None = None) -> Pair:
     urls = database_urls(folder)
-    county = Node("county", urls["county"], folder, SERVICE_HALL_ROLE="county")
+    county = Node("county", urls["county"], folder, SERVICE_HALL_ROLE="county",
+                  **(county_env or {}))
     tokens, ids = seed_county(county, t1_linked=t1_linked)
     county.start()
     town = Node("town", urls["town"], folder, SERVICE_HALL_ROLE="township",

@@ -162,3 +162,25 @@ def test_window_rollover_by_orm_bulk_update_still_reads_rows_once(app, factory):
     change, = _entries("T1")[-1].changes
     assert (change["row"]["code"], change["row"]["state"]) == (w1.code, "paused")
     assert w2.state != "paused"
+
+
+def test_a_transaction_too_large_for_any_node_to_accept_fails_loudly(app, factory,
+                                                                     monkeypatch):
+    """Above SERVICE_HALL_SYNC_MAX_ENTRY_BYTES the receiver would refuse the entry and the
+    queue would stop there for ever: the transaction fails instead, and nothing is written."""
+    from realtime.sync.capture import EntryTooLarge
+    _county, t1, _t2, department, item = _catalog(factory)
+    register_node("T1")
+    db.session.commit()
+    monkeypatch.setenv("SERVICE_HALL_SYNC_MAX_ENTRY_BYTES", "500000")
+    rows = [_case_row(t1.id, department.id, item.id, f"T1-20260213-{n:04d}")
+            for n in range(1, 1001)]  # ~800 kB of JSON
+    db.session.execute(insert(Case.__table__), rows)
+    with pytest.raises(EntryTooLarge, match="split it"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalars(select(Case)).all() == [] and len(_entries("T1")) == 1
+    monkeypatch.setenv("SERVICE_HALL_SYNC_MAX_ENTRY_BYTES", "2000000")
+    db.session.execute(insert(Case.__table__), rows)
+    db.session.commit()
+    assert len(_entries("T1")[-1].changes) == 1000
