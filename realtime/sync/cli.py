@@ -1,4 +1,4 @@
-"""``flask --app wsgi hall node-token | link | sync-run | sync-status``."""
+"""``flask --app wsgi hall node-token | link | sync-run | sync-status | sync-prune``."""
 from __future__ import annotations
 
 import json
@@ -68,3 +68,22 @@ def sync_status_command() -> None:
     """Print the sync status (every node at the county, the link at a township) as JSON."""
     from realtime.sync.status import status_for
     click.echo(json.dumps(status_for(), ensure_ascii=False, indent=2))
+
+
+@hall_cli.command("sync-prune")
+@click.option("--keep-days", type=click.FloatRange(min=0), default=None,
+              help="Keep acknowledged entries this many days after their acknowledgement "
+                   "(default SERVICE_HALL_SYNC_KEEP_DAYS, 7).")
+def sync_prune_command(keep_days: float | None) -> None:
+    """Delete outbox entries their receiver acknowledged as applied more than --keep-days ago
+    (never one not yet acknowledged). Run from a timer at the county; a township's sync worker
+    prunes by itself."""
+    from datetime import timedelta
+
+    from realtime.sync.prune import keep_days as default_keep, prune_outbox
+    keep = default_keep() if keep_days is None else keep_days
+    deleted = prune_outbox(db.session, keep=timedelta(days=keep))
+    for peer, count in deleted.items():
+        click.echo(f"{peer}: {count} acknowledged entries deleted")
+    click.echo(f"Kept entries acknowledged within the last {keep:g} days and every entry not "
+               f"yet acknowledged.")

@@ -3,7 +3,9 @@
 A township node connects with ``auth = {node, token}`` and drives the exchange with
 acknowledged calls: ``push`` (its outbox entries, applied here in one transaction,
 answered with the last seq applied); ``pull`` (our outbox entries for it after the seq it has
-applied, which is also its acknowledgement). Each handler owns its transaction.
+applied, which is also its acknowledgement). An entry too large for one message travels in
+parts (``realtime.sync.parts``): ``push_part`` up, ``pull_part`` down. Each handler owns its
+transaction.
 """
 from __future__ import annotations
 

@@ -57,3 +57,6 @@ class SyncLink(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # [[time, acked_seq], …] noted by each pruning pass: when our entries for the peer were
+    # confirmed, so that they are kept a while after that (realtime.sync.prune).
+    ack_marks: Mapped[Optional[list]] = mapped_column(JSON)

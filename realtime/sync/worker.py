@@ -2,10 +2,12 @@
 
 It connects to the county's ``/sync`` namespace with the node token, then repeats: pull the
 county's entries after the last one applied here (applied in one transaction, the seq stored with
-them), push our outbox after the county's last acknowledgement (stored when it answers), and wait
-for a wake-up (a local commit, or the county's ``wake``) or the poll interval. Any failure drops
-the connection and retries with exponential backoff; everything resumes from the stored seqs, so
-a break, a restart or a crash loses nothing and applies nothing twice.
+them), push our outbox after the county's last acknowledgement (stored when it answers), prune
+what the county confirmed long enough ago (``prune``, hourly), and wait for a wake-up (a local
+commit, or the county's ``wake``) or the poll interval. An entry too large for one message goes
+either way in parts (``parts``). Any failure drops the connection and retries with exponential
+backoff; everything resumes from the stored seqs, so a break, a restart or a crash loses nothing
+and applies nothing twice.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from realtime.sync import capture, parts
 from realtime.sync.apply import SyncRefused, apply_entries, lock_link
 from realtime.sync.models import UPSTREAM, OutboxCounter, OutboxEntry, SyncLink
+from realtime.sync.prune import prune_interval, prune_outbox
 from service_hall.catalog.models import Hall
 from service_hall.config import env
 from service_hall.db import utcnow
@@ -54,6 +57,8 @@ class SyncWorker:
         self.poll = float(env("SYNC_POLL", "1") or 1)
         self.retry_max = float(env("SYNC_RETRY_MAX", "30") or 30)
         self.call_timeout = float(env("SYNC_TIMEOUT", "30") or 30)
+        self.prune_every = prune_interval()
+        self._pruned_at = 0.0
         self.wake = threading.Event()
         self.connected = False
         self._stop = threading.Event()
@@ -102,6 +107,7 @@ class SyncWorker:
                 self.push_all(client)
                 if once:
                     return
+                self.maybe_prune()
                 self.wake.wait(self.poll)
         finally:
             self.connected = False
@@ -277,6 +283,23 @@ class SyncWorker:
             if "acked" in answer or "error" in answer or last:
                 return answer
         return {}
+
+    def maybe_prune(self) -> None:
+        """Prune our outbox of what the county confirmed long enough ago, every
+        ``SYNC_PRUNE_INTERVAL`` seconds (a failure is logged: pruning can wait)."""
+        if not self.prune_every or time.monotonic() - self._pruned_at < self.prune_every:
+            return
+        self._pruned_at = time.monotonic()
+        with self.app.app_context():
+            try:
+                deleted = prune_outbox(db.session)
+                if any(deleted.values()):
+                    log.info("pruned acknowledged outbox entries: %s", deleted)
+            except Exception:
+                db.session.rollback()
+                log.exception("pruning the outbox failed")
+            finally:
+                db.session.remove()
 
     def _note_error(self, message: str) -> None:
         try:

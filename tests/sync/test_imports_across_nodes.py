@@ -20,7 +20,10 @@ from tests.sync.scenario import make_pair
 
 @pytest.fixture()
 def pair():
-    made = make_pair(fresh_folder(), town_env={"SERVICE_HALL_SYNC_POLL": "0.3"})
+    """The township prunes what the county confirmed at once (keep 0 days), every 0.2 s."""
+    made = make_pair(fresh_folder(), town_env={"SERVICE_HALL_SYNC_POLL": "0.3",
+                                               "SERVICE_HALL_SYNC_KEEP_DAYS": "0",
+                                               "SERVICE_HALL_SYNC_PRUNE_INTERVAL": "0.2"})
     _seed_for_import(made.county)
     yield made
     made.close()
@@ -146,6 +149,31 @@ def test_cases_imported_at_either_node_reach_the_other_exactly_once(pair):
     time.sleep(1)  # a few sync rounds: the county's rows are not echoed back
     assert pair.town_head() == head
     assert _count(pair.county, pair) == 70
+
+    # Pruning: the township keeps nothing the county confirmed (keep 0 days here) ...
+    wait_for(lambda: _outbox(pair.town) == [], 5, "the township pruning its outbox")
+    # ... and never what it did not: work done while the county is away stays queued.
+    pair.county.stop()
+    pair.issue(3)
+    time.sleep(1)  # several pruning passes
+    assert _outbox(pair.town) == [head + 1, head + 2, head + 3]
+    # The county prunes (``hall sync-prune``); the link goes on from where it was.
+    with pair.county.app_context(role="county"):
+        from realtime.sync.prune import prune_outbox
+        from service_hall.extensions import db
+        assert prune_outbox(db.session, keep=timedelta(0))["T1"] >= 1
+    assert _outbox(pair.county, "T1") == []
+    pair.county.start()
+    pair.wait_synced(30)
+    wait_for(lambda: _outbox(pair.town) == [], 5, "the township pruning what was sent")
+    assert pair.county.scalar("SELECT count(*) FROM tickets") == 3
+    _import(pair.county, "admin", _rows(2, days_ago=150))
+    wait_for(lambda: _count(pair.town, pair) == 72, 30, "a county import after pruning")
+
+
+def _outbox(node: Node, target: str = "county") -> list[int]:
+    return [seq for seq, in node.rows("SELECT seq FROM sync_outbox WHERE target = :t "
+                                      "ORDER BY seq", t=target)]
 
 
 def test_an_import_of_several_megabytes_in_one_transaction_travels_both_ways(
