@@ -96,6 +96,7 @@ class SyncedModel:
 
 _models: dict[str, SyncedModel] = {}
 _by_class: dict[type, SyncedModel] = {}
+_owners: dict[str, list[tuple[SyncedModel, Collection]]] = {}  # association table -> owners
 _appliers: dict[str, Callable] = {}
 _seen_mappers = -1
 
@@ -116,6 +117,7 @@ def _build() -> None:
     order = {table.name: i for i, table in enumerate(db.metadata.sorted_tables)}
     _models.clear()
     _by_class.clear()
+    _owners.clear()
     for mapper in mappers:
         cls = mapper.class_
         direction = cls.__dict__.get("__sync__")
@@ -164,6 +166,8 @@ def _build() -> None:
                 remote_attr=rel.mapper.get_property_by_column(remote_parent).key))
         _models[table.name] = spec
         _by_class[cls] = spec
+        for coll in spec.collections:
+            _owners.setdefault(coll.secondary.name, []).append((spec, coll))
     _seen_mappers = len(mappers)
 
 
@@ -175,6 +179,12 @@ def synced_models() -> list[SyncedModel]:
 def spec_for_table(name: str) -> SyncedModel | None:
     _build()
     return _models.get(name)
+
+
+def collection_owners(table_name: str) -> list[tuple[SyncedModel, Collection]]:
+    """The synced models whose many-to-many collection is kept in that association table."""
+    _build()
+    return _owners.get(table_name, [])
 
 
 def spec_for(obj_or_cls) -> SyncedModel | None:

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from realtime.sync import capture
-from realtime.sync.registry import (Collection, SyncedModel, from_wire, hall_expression,
-                                    spec_for_table, synced_models)
+from realtime.sync.registry import (Collection, SyncedModel, collection_owners, from_wire,
+                                    hall_expression, spec_for_table)
 
 
 class UncapturedWrite(RuntimeError):
@@ -40,7 +40,7 @@ def _statement(state) -> None:
     if spec is not None:
         _note_rows(state, spec)
         return
-    owners = _collection_owners().get(name)
+    owners = collection_owners(name)
     if owners:
         _note_owners(state, owners)
 
@@ -101,16 +101,7 @@ def _inserted_rows(state, spec: SyncedModel) -> tuple[list, list | None]:
     """Primary keys of the rows an insert writes, from its parameters (a list of rows), its
     ``.values()`` row or rows, and their halls when the insert gives every row's hall. A key
     that would only be made during the insert cannot be captured: refused, not left unsynced."""
-    stmt, params = state.statement, state.parameters
-    if isinstance(params, (list, tuple)) and params:
-        rows = params
-    elif isinstance(params, dict) and params:
-        rows = [params]
-    elif getattr(stmt, "_multi_values", None):
-        rows = [{getattr(k, "key", k): v for k, v in row.items()}
-                for batch in stmt._multi_values for row in batch]
-    else:
-        rows = [stmt.compile(dialect=state.session.get_bind().dialect).params]
+    rows = _insert_rows(state)
     keys = [_typed(spec.pk, row.get(spec.pk_attr, row.get(spec.pk.name))) for row in rows]
     if not keys or any(key is None for key in keys):
         raise UncapturedWrite(f"a bulk insert into synced table {spec.name} must give each "
@@ -123,6 +114,19 @@ def _inserted_rows(state, spec: SyncedModel) -> tuple[list, list | None]:
         if None in halls:
             halls = None  # left to a default: read at commit like any row
     return keys, halls
+
+
+def _insert_rows(state) -> list[dict]:
+    """The rows of an INSERT as dicts: its parameters, or what its ``.values()`` holds."""
+    stmt, params = state.statement, state.parameters
+    if isinstance(params, (list, tuple)) and params:
+        return list(params)
+    if isinstance(params, dict) and params:
+        return [params]
+    if getattr(stmt, "_multi_values", None):
+        return [{getattr(k, "key", k): v for k, v in row.items()}
+                for batch in stmt._multi_values for row in batch]
+    return [stmt.compile(dialect=state.session.get_bind().dialect).params]
 
 
 def _typed(column, value):
@@ -138,21 +142,6 @@ def _typed(column, value):
 
 # -- association tables of synced many-to-many collections --------------------------------------
 
-_owners_cache: dict = {}
-
-
-def _collection_owners() -> dict[str, list[tuple[SyncedModel, Collection]]]:
-    models = synced_models()
-    key = tuple(id(spec) for spec in models)
-    if _owners_cache.get("key") != key:
-        owners: dict = {}
-        for spec in models:
-            for coll in spec.collections:
-                owners.setdefault(coll.secondary.name, []).append((spec, coll))
-        _owners_cache.update(key=key, owners=owners)
-    return _owners_cache["owners"]
-
-
 def _note_owners(state, owners: list[tuple[SyncedModel, Collection]]) -> None:
     """A statement on ``window_items`` changes the item list of the windows it names."""
     for spec, coll in owners:
@@ -160,12 +149,10 @@ def _note_owners(state, owners: list[tuple[SyncedModel, Collection]]) -> None:
             if getattr(state.statement, "select", None) is not None:
                 raise UncapturedWrite(f"INSERT … SELECT into {coll.secondary.name} cannot be "
                                       f"synced: insert the rows one by one")
-            params = state.parameters
-            rows = params if isinstance(params, (list, tuple)) else [params or {}]
-            ids = {row.get(coll.local.name) for row in rows}
+            ids = {_typed(coll.local, row.get(coll.local.name)) for row in _insert_rows(state)}
             if None in ids:
                 raise UncapturedWrite(f"an insert into {coll.secondary.name} must give "
-                                      f"{coll.local.name} as parameters to be synced")
+                                      f"{coll.local.name} to be synced")
         else:
             ids = {row_id for row_id, in _matching(state, select(coll.local))}
         for row_id in ids:

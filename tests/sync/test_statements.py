@@ -116,6 +116,9 @@ def test_window_items_written_by_statement_travel_with_their_window(app, factory
     db.session.execute(delete(window_items).where(window_items.c.item_id == item.id))
     db.session.commit()
     assert _entries("T1")[-1].changes[0]["row"]["@items"] == [str(other.id)]
+    db.session.execute(insert(window_items).values(window_id=window.id, item_id=item.id))
+    db.session.commit()
+    assert len(_entries("T1")[-1].changes[0]["row"]["@items"]) == 2
 
 
 def test_statements_that_cannot_be_followed_are_refused(app, factory):
