@@ -81,8 +81,6 @@ class _Noted:
     collections: set | bool = field(default_factory=set)
     # Written by a statement past the identity map: read the row again at commit.
     refresh: bool = False
-    # Only bulk-inserted: ``hall_id`` is the hall the insert gave (routed without reading it).
-    inserted: bool = False
 
 
 def note(session: Session, spec: SyncedModel, obj_id, op: str, *, obj=None, hall_id=None,
@@ -114,15 +112,17 @@ def note_inserted(session: Session, spec: SyncedModel, keys: list, halls: list |
     session.info.setdefault(INSERTED, []).append((spec, keys, halls))
 
 
-def _expand_inserted(session: Session, noted: dict) -> dict:
-    """The bulk-inserted rows join the noted ones; a change noted by key stays as it was."""
-    for spec, keys, halls in session.info.pop(INSERTED, None) or ():
+def _inserted(noted: dict, inserted: list, routed: Callable) -> list[_Noted]:
+    """The bulk-inserted rows that may go somewhere (``routed(spec, hall)``, or their hall is
+    not known yet), unless a later change of theirs was noted by key (it decides)."""
+    out = []
+    for spec, keys, halls in inserted:
         for n, key in enumerate(keys):
-            if (spec.name, key) not in noted:
-                noted[(spec.name, key)] = _Noted(spec, key, "upsert", refresh=True,
-                                                 hall_id=halls[n] if halls else None,
-                                                 inserted=halls is not None)
-    return noted
+            if (spec.name, key) in noted or (halls and not routed(spec, halls[n])):
+                continue
+            item = noted[(spec.name, key)] = _Noted(spec, key, "upsert", refresh=True)
+            out.append(item)
+    return out
 
 
 @sa_event.listens_for(Session, "after_flush")
@@ -268,15 +268,19 @@ def active_peers(session: Session) -> list[str]:
     return _topology(session, None)[0]
 
 
-def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[dict]]:
+def route(session: Session, config: NodeConfig, noted: dict,
+          inserted: list = ()) -> dict[str, list[dict]]:
     """Which node gets which change (see the module docstring), parents before children."""
     targets: dict[str, list[dict]] = {}
     if config.role == "township":   # a township sends what it owns up
-        travelling = [n for n in noted.values() if n.spec.direction == "up"]
+        def travels(spec):
+            return spec.direction == "up"
     else:                           # the county sends its own rows down, and hands halls over
-        travelling = [n for n in noted.values()
-                      if n.spec.direction == "down" or n.spec.handover]
-    if not travelling:              # e.g. tickets and audit rows at the county: no look-up
+        def travels(spec):
+            return spec.direction == "down" or spec.handover
+    travelling = [n for n in noted.values() if travels(n.spec)]
+    inserted = [batch for batch in inserted if travels(batch[0])]
+    if not travelling and not inserted:  # e.g. tickets and audit rows at the county
         return targets
     if config.role == "township":
         peers, halls = [UPSTREAM], node_halls(session, config.node_code)
@@ -284,9 +288,12 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
         peers, halls = _topology(session, None)
     if not peers:
         return targets
-    everywhere = config.role == "county"  # down rows of scope "all" go to every node
-    travelling = [n for n in travelling if not n.inserted or n.hall_id in halls or (
-        everywhere and n.spec.direction == "down" and n.spec.scope == "all")]
+
+    def everywhere(spec):          # the county's down rows of scope "all"
+        return config.role == "county" and spec.direction == "down" and spec.scope == "all"
+
+    travelling.extend(_inserted(noted, inserted,
+                                lambda spec, hall: hall in halls or everywhere(spec)))
     travelling.sort(key=lambda n: n.spec.order)
     _load(session, travelling)
     for item in travelling:
@@ -295,7 +302,7 @@ def route(session: Session, config: NodeConfig, noted: dict) -> dict[str, list[d
         if resolved is None:
             continue
         hall_id, change, obj = resolved
-        if config.role == "county" and spec.direction == "down" and spec.scope == "all":
+        if everywhere(spec):
             receivers = peers
         elif hall_id in halls:
             receivers = [UPSTREAM if config.role == "township" else halls[hall_id]]
@@ -337,12 +344,14 @@ def _before_commit(session: Session) -> None:
         return
     if session.info.get(CHANGED) or session.new or session.dirty or session.deleted:
         session.flush()
-    noted = _expand_inserted(session, session.info.pop(CHANGED, None) or {})
-    if not noted:
+    noted = session.info.pop(CHANGED, None) or {}
+    inserted = session.info.pop(INSERTED, None) or []
+    if not noted and not inserted:
         return
-    if any(spec_name == Hall.__tablename__ for spec_name, _id in noted):
+    if any(spec_name == Hall.__tablename__ for spec_name, _id in noted) \
+            or any(spec.name == Hall.__tablename__ for spec, _keys, _halls in inserted):
         bump_topology(session)
-    targets = route(session, config, noted)
+    targets = route(session, config, noted, inserted)
     for target in sorted(targets):  # fixed lock order: no deadlock between committers
         write_entry(session, target, config.node_code, targets[target])
     if targets:
