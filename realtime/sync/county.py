@@ -216,11 +216,12 @@ class SyncNamespace(Namespace):
             if moved:
                 link.acked_seq = after
             _touch(link, moved=moved)
+            # The head first: every entry up to it is committed, so a missing one was pruned.
+            head = db.session.scalar(select(OutboxCounter.value)
+                                     .where(OutboxCounter.target == peer)) or 0
             rows = list(db.session.scalars(
                 select(OutboxEntry).where(OutboxEntry.target == peer, OutboxEntry.seq > after)
                 .order_by(OutboxEntry.seq).limit(min(limit, MAX_BATCH))))
-            head = db.session.scalar(select(OutboxCounter.value)
-                                     .where(OutboxCounter.target == peer)) or 0
             answer: dict = {"entries": [], "head": head}
             if after < head and (not rows or rows[0].seq != after + 1):
                 answer = {"error": {"code": "pruned", "message": (

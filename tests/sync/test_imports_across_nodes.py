@@ -262,6 +262,20 @@ def test_the_county_puts_an_entry_together_from_its_parts_exactly_once(pair):
                        auth={"node": "T1", "token": pair.tokens["T1"]}, wait_timeout=5)
         assert send(second, [2])[0]["error"]["code"] == "bad_part"
         assert send(second, range(second.parts))[-1] == {"acked": 2}
+
+        # Down: a node that confirmed everything, whose entries the county then pruned, goes on
+        # from there; asking again from the start is refused, not answered with nothing.
+        head = client.call("pull", {"after": 0, "limit": 500}, namespace="/sync")["head"]
+        assert head >= 1
+        assert client.call("pull", {"after": head}, namespace="/sync") == {"entries": [],
+                                                                           "head": head}
+        with pair.county.app_context(role="county"):
+            from realtime.sync.prune import prune_outbox
+            from service_hall.extensions import db
+            assert prune_outbox(db.session, keep=timedelta(0))["T1"] == head
+        assert client.call("pull", {"after": head}, namespace="/sync") == {"entries": [],
+                                                                           "head": head}
+        assert client.call("pull", {"after": 0}, namespace="/sync")["error"]["code"] == "pruned"
     finally:
         client.disconnect()
     assert pair.county.rows("SELECT number FROM tickets ORDER BY number") == [("A901",),
