@@ -84,6 +84,7 @@ def upgrade(env: dict[str, str]) -> None:
 
 NGINX_CONF = """\
 worker_processes 1;
+worker_rlimit_nofile 45000;
 daemon off;
 master_process on;
 pid {tmp}/nginx.pid;

@@ -20,6 +20,7 @@ class WebSocketClient:
         self.origin = origin or f"http://{host}:{port}"
         self.sock = None
         self.buffer = b""
+        self.pos = 0      # where the unread part of ``buffer`` begins
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -35,6 +36,7 @@ class WebSocketClient:
         while b"\r\n\r\n" not in self.buffer:
             self._fill()
         head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        self.pos = 0
         if b" 101 " not in head.split(b"\r\n", 1)[0]:
             raise ConnectionError(f"no WebSocket upgrade: {head[:200]!r}")
 
@@ -42,7 +44,8 @@ class WebSocketClient:
         chunk = self.sock.recv(65536)
         if not chunk:
             raise ConnectionError("closed")
-        self.buffer += chunk
+        self.buffer = self.buffer[self.pos:] + chunk
+        self.pos = 0
 
     def send(self, text: str) -> None:
         payload = text.encode()
@@ -59,28 +62,36 @@ class WebSocketClient:
         self.sock.sendall(header + mask + masked)
 
     def receive(self) -> str:
-        """The next text message (control frames are answered or skipped)."""
+        """The next text message (control frames are answered or skipped).
+
+        Frames are cut from the buffer by position (one slice per recv, not per frame): a
+        load-generator process holds thousands of these and each burst brings several frames."""
         while True:
-            while len(self.buffer) < 2:
+            buffer, pos = self.buffer, self.pos
+            if len(buffer) - pos < 2:
                 self._fill()
-            b0, b1 = self.buffer[0], self.buffer[1]
-            n, offset = b1 & 0x7F, 2
+                continue
+            b0, b1 = buffer[pos], buffer[pos + 1]
+            n, offset = b1 & 0x7F, pos + 2
             if n == 126:
-                while len(self.buffer) < 4:
+                if len(buffer) - pos < 4:
                     self._fill()
-                n, offset = struct.unpack(">H", self.buffer[2:4])[0], 4
+                    continue
+                n, offset = (buffer[pos + 2] << 8) | buffer[pos + 3], pos + 4
             elif n == 127:
-                while len(self.buffer) < 10:
+                if len(buffer) - pos < 10:
                     self._fill()
-                n, offset = struct.unpack(">Q", self.buffer[2:10])[0], 10
-            while len(self.buffer) < offset + n:
+                    continue
+                n, offset = struct.unpack_from(">Q", buffer, pos + 2)[0], pos + 10
+            if len(buffer) < offset + n:
                 self._fill()
-            payload, self.buffer = self.buffer[offset:offset + n], self.buffer[offset + n:]
+                continue
+            self.pos = offset + n
             opcode = b0 & 0x0F
             if opcode == 0x8:
                 raise ConnectionError("closed by server")
             if opcode in (0x1, 0x0):
-                return payload.decode()
+                return buffer[offset:offset + n].decode()
 
     def close(self) -> None:
         if self.sock is not None:
@@ -121,13 +132,21 @@ class LiveClient:
         return message
 
     def run(self, on_event: Callable[[str, dict], None]) -> None:
+        """Decode every event and hand it over as (name, payload)."""
+        def decoded(message: str) -> None:
+            name, payload = json.loads(message)[:2]
+            on_event(name, payload)
+        self.run_raw(decoded)
+
+    def run_raw(self, on_message: Callable[[str], None]) -> None:
+        """Hand over each event undecoded (``["name",{...}]``): thousands of clients in one
+        process cannot afford to decode every message they only count."""
         prefix = f"42{self.namespace},"
+        cut = len(prefix)
         while True:
             message = self._one()
-            if message is None or not message.startswith(prefix):
-                continue
-            name, payload = json.loads(message[len(prefix):])[:2]
-            on_event(name, payload)
+            if message is not None and message.startswith(prefix):
+                on_message(message[cut:])
 
     def close(self) -> None:
         self.ws.close()
