@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     ext.socketio.init_app(app, async_mode=settings.async_mode,
                           client_manager=client_manager(settings, partial(read_log, app)),
                           cors_allowed_origins=socket_origins(settings))
+    from realtime.transport import install as install_transport
+    install_transport(app, ext.socketio)
 
     with app.app_context():
         from service_hall.db import install_sqlite_locking
