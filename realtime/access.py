@@ -12,12 +12,14 @@ Every follow concerns one hall, because ``since`` counts that hall's events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import select
 
 from kiosks.models import Ticket
 from realtime.publish import hall_room, staff_room, track_room, window_room
 from service_hall.auth.actor import Actor
+from service_hall.catalog.cache import catalog_cache
 from service_hall.catalog.models import Hall
 from service_hall.extensions import db
 from windows.models import Window
@@ -81,11 +83,32 @@ def out_of_scope(code: str) -> Refused:
     return Refused("out_of_scope", f"您无权访问大厅 {code} (hall {code} is outside your scope)")
 
 
+def _unknown_hall(code: str) -> Refused:
+    return Refused("unknown_hall", f"没有编码为 {code} 的大厅 (no hall with code {code!r})")
+
+
 def _hall(code: str) -> Hall:
     hall = db.session.scalars(select(Hall).where(Hall.code == code)).first()
     if hall is None:
-        raise Refused("unknown_hall", f"没有编码为 {code} 的大厅 (no hall with code {code!r})")
+        raise _unknown_hall(code)
     return hall
+
+
+class HallRef(NamedTuple):
+    id: object
+    code: str
+
+
+def _hall_ref(code: str) -> HallRef:
+    """A public screen's hall by code, through the per-process catalog cache: a display or
+    phone connecting (a whole hall's screens at once after a restart) runs no query."""
+    def load():
+        row = db.session.execute(select(Hall.id, Hall.code).where(Hall.code == code)).first()
+        return None if row is None else HallRef(*row)
+    found = catalog_cache().hall_ref(code, load)
+    if found is None:
+        raise _unknown_hall(code)
+    return HallRef(*found)
 
 
 def _ticket_hall(track: str) -> Hall:
@@ -95,7 +118,7 @@ def _ticket_hall(track: str) -> Hall:
     return ticket.hall
 
 
-def _same_hall(first: Hall | None, second: Hall) -> Hall:
+def _same_hall(first: Hall | HallRef | None, second: Hall | HallRef) -> Hall | HallRef:
     if first is not None and first.id != second.id:
         raise Refused("bad_request", "一次只能跟随一个大厅 (hall, window and ticket must be of "
                                      "one hall)")
@@ -121,7 +144,7 @@ def _public(want: Request) -> Follow:
         hall = _ticket_hall(want.track)
         rooms.append(track_room(want.track))
     if want.hall:
-        hall = _same_hall(hall, _hall(want.hall))
+        hall = _same_hall(hall, _hall_ref(want.hall))
         rooms.insert(0, hall_room(hall.code))
     if hall is None:
         raise Refused("bad_request", "请指定大厅或取号凭证 (give hall or track)")

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from kiosks.models import Ticket
@@ -106,6 +108,39 @@ def _resume_misses_exactly_the_missed(display_server, api_server, factory, clien
 def test_reconnect_with_since_gets_exactly_the_missed_events_then_live(
         live_server, factory, client, connect):
     _resume_misses_exactly_the_missed(live_server, live_server, factory, client, connect)
+
+
+def test_displays_resuming_together_while_tickets_are_taken_miss_nothing(
+        live_server, factory, client, connect):
+    """A reconnect storm: the displays share reads of the log (realtime/replay.py) while new
+    events keep coming; each still gets every event after its since, in order."""
+    h1 = HallDriver(factory.hall_setup("H1", windows=1, items=1), client)
+    token = factory.device(h1.hall, "display")
+    h1.issue(live_server, 6)
+    displays = [connect(live_server, token=token, since=2) for _ in range(8)]
+
+    def take(n: int) -> None:
+        for _ in range(n):
+            answer = requests.post(f"{live_server.url}/api/v1/halls/H1/tickets", timeout=10,
+                                   json={"item_code": h1.item_code},
+                                   headers={"Authorization": f"Bearer {h1.kiosk}"})
+            assert answer.status_code == 201, answer.text
+    threads = [threading.Thread(target=take, args=(10,))] + [
+        threading.Thread(target=display.connect) for display in displays]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for display in displays:
+        events = display.wait_for(lambda evs: 16 in seqs(hall_events(evs)))
+        kept, last = [], 2
+        for envelope in hall_events(events):   # the client rule: drop seq <= last seen
+            if envelope["seq"] > last:
+                kept.append(envelope["seq"])
+                last = envelope["seq"]
+        assert kept == list(range(3, 17))
+        ready = next(data for name, data in events if name == "ready")
+        assert ready["replayed"] >= 4
 
 
 def test_resume_across_two_processes_sharing_redis(redis_url, start_servers, factory, client,
