@@ -30,7 +30,7 @@ class SharedReads:
 
     def get(self, hall_code: str, key: Hashable, load: Callable[[], object]):
         """``load()``'s value for ``key``, shared as described above. The caller must already
-        be held by the gate (its round started) when it asks."""
+        be in its rooms, and held by the gate (its round started) when it reads events."""
         while True:
             generation = self.generation(hall_code)
             with self._lock:

@@ -36,12 +36,6 @@ class Sequencer:
         self._from_log: dict[str, set[int]] = {}  # delivered from the log before they came
         self._lock = threading.Lock()
 
-    def delivered(self, hall: str) -> int | None:
-        """The last seq of the hall delivered here, None before this process saw one."""
-        with self._lock:
-            expected = self._next.get(hall)
-        return None if expected is None else expected - 1
-
     def offer(self, hall: str, seq: int, deliver: Deliver) -> None:
         """Deliver now if it is the next seq of the hall, else keep it until its turn."""
         with self._lock:

@@ -129,16 +129,10 @@ def _current_seq(hall_id) -> int:
 
 
 def _seq_now(gate, hall_code: str, hall_id) -> int:
-    """For ``ready`` without ``since``: the last seq of the hall this process delivered (every
-    later one reaches the client live: it is in the room already), or the logged one when this
-    process has delivered none yet. No query while the hall is live."""
-    delivered = gate.sequencer.delivered(hall_code)
-    if delivered is not None:
-        return delivered
-    try:
-        return _current_seq(hall_id)
-    finally:
-        db.session.rollback()
+    """For ``ready`` without ``since``: the hall's logged seq, read once for all the clients
+    connecting while this process delivers no event of the hall (``realtime.replay``: any
+    event logged after the read reaches them live, as they are in the room already)."""
+    return gate.shared_reads.get(hall_code, (hall_id, "seq"), lambda: _fresh_current(hall_id))
 
 
 def _resume(app: Flask, sid: str, hall_code: str, hall_id, since: int | None) -> None:
