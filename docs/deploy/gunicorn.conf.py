@@ -36,3 +36,10 @@ raw_env = ["SERVICE_HALL_ASYNC_MODE=gevent"]
 # gunicorn ≥ 25 opens a control socket at one fixed path per user: several processes would fight
 # over it, and we manage processes with systemd, so it is off.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """The application is loaded in the worker: settle its heap before it serves
+    (collector settings for thousands of connections, see service_hall/heap.py)."""
+    from service_hall.heap import settle
+    settle()
