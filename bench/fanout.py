@@ -5,29 +5,28 @@ app on two processes with Redis (clients spread over both by nginx's sticky hash
 from many loopback addresses), ``bare`` a bare Flask-SocketIO gevent broadcast server
 (bench/bare_server.py) as the baseline.
 
-One call cycle: a clerk calls the next ticket, then marks it no-show to free the window; cycles
-start ``--rate`` times a second. The latency of each ``ticket.called`` delivery is measured from
-just before the call-next request is sent to the client's receipt, on the same clock (this
-process). The baseline is sent, per cycle, the same messages as a display of the app received
+One call cycle: a clerk calls the next ticket, then marks it no-show to free the window. Cycles
+start ``--rate`` times a second in the hall (open loop), on ``--windows`` windows in turn (each
+window one cycle at a time, as a clerk serves one ticket at a time). The latency of each
+``ticket.called`` delivery is measured from just before the call-next request is sent to the
+client's receipt, on the same clock (this process). The baseline is sent, per cycle, the same messages as a display of the app received
 (observed on one client of the app's run: types, order, and which come with the call and which
 with the no-show), in the app's envelope; the output says what each server sent per cycle.
 Server CPU per delivery and RSS per connection come from /proc.
 
     python -m bench.fanout --clients 1000                       # ~2 minutes, all three servers
-    python -m bench.fanout --clients 5000 --rate 5 --servers app1,bare --no-write
+    python -m bench.fanout --clients 5000 --rate 5 --servers app1,bare --no-write   # the target
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
 import gevent
 import psycopg
+from gevent.lock import Semaphore
 from gevent.pool import Pool
 
 from bench import loadgen
@@ -35,7 +34,7 @@ from bench.calling import clerk_tokens, deep_queue, open_windows
 from bench.common import (COUNTY, DEFAULT_PG, DEFAULT_REDIS, plain_pg_url, raise_fd_limit,
                           recreate_pg, seed, write_section)
 from bench.procstat import Meter, descendants, rss_bytes
-from bench.stack import DEPLOY, ROOT, Stack, _terminate, free_port, wait_healthy
+from bench.stack import Stack
 from bench.wsclient import LiveClient
 
 SOURCES = [f"127.0.{1 + i // 200}.{1 + i % 200}" for i in range(64)]
@@ -105,42 +104,58 @@ def _run(client, audience: Audience, handle) -> None:
         audience.dropped += 1
 
 
-def _paced(count: int, interval: float, cycle) -> tuple[dict, float]:
-    """Run ``cycle(k)`` -> (number, started) ``count`` times, starting one every ``interval``
-    seconds (or as soon as the previous one ended, when it took longer); the sent times and
-    the rate achieved."""
+def _paced(count: int, interval: float, cycle, lanes: int = 1) -> tuple[dict, float]:
+    """Start ``cycle(k)`` -> (number, started) ``count`` times, one every ``interval`` seconds
+    (open loop: a slow cycle does not delay the next one), cycle ``k`` on lane ``k % lanes``; a
+    lane runs one cycle at a time (a window serves one ticket at a time), so a lane still busy
+    when its next cycle is due delays it. The sent times and the rate achieved."""
     sent = {}
+    busy = [Semaphore() for _ in range(lanes)]
     began = time.perf_counter()
-    for k in range(count):
-        due = began + k * interval
-        gevent.sleep(max(0.0, due - time.perf_counter()))
-        number, started = cycle(k)
+
+    def one(k: int) -> None:
+        with busy[k % lanes]:
+            number, started = cycle(k)
         sent[number] = started
+
+    running = []
+    for k in range(count):
+        gevent.sleep(max(0.0, began + k * interval - time.perf_counter()))
+        running.append(gevent.spawn(one, k))
+    gevent.joinall(running, raise_error=True)
     took = time.perf_counter() - began
     return sent, count / took if took else float("nan")
 
 
-def broadcasts_via_app(url: str, token: str, window: str, count: int, interval: float,
+def broadcasts_via_app(url: str, tokens: dict[str, str], count: int, interval: float,
                        phases: list) -> tuple[dict, float]:
-    """Call cycles through the API; ``phases`` gets the wall-clock times each call-next and
-    each no-show request was sent."""
-    conn = loadgen.Connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
-    auth = {"Authorization": f"Bearer {token}", "Content-Length": "0"}
-    call = loadgen.build_request("POST", f"{url}/api/v1/windows/{window}/call-next", headers=auth)
-    free = loadgen.build_request("POST", f"{url}/api/v1/windows/{window}/no-show", headers=auth)
+    """Call cycles through the API, on the windows of ``tokens`` in turn; ``phases`` gets
+    (window, wall-clock time the call-next was sent, time the no-show was sent) per cycle."""
+    port = int(url.rsplit(":", 1)[1])
+    windows = list(tokens)
+    lanes = []
+    for window in windows:
+        auth = {"Authorization": f"Bearer {tokens[window]}", "Content-Length": "0"}
+        lanes.append((window, loadgen.Connection("127.0.0.1", port),
+                      loadgen.build_request("POST", f"{url}/api/v1/windows/{window}/call-next",
+                                            headers=auth),
+                      loadgen.build_request("POST", f"{url}/api/v1/windows/{window}/no-show",
+                                            headers=auth)))
 
-    def cycle(_k: int) -> tuple[str, float]:
+    def cycle(k: int) -> tuple[str, float]:
+        window, conn, call, free = lanes[k % len(lanes)]
         started, call_sent = time.perf_counter(), time.time()
         status, body = conn.request(call)
         if status != 200:
             raise RuntimeError(f"call-next answered {status}: {body[:200]!r}")
-        phases.append((call_sent, time.time()))
+        phases.append((window, call_sent, time.time()))
         conn.request(free)
         return json.loads(body)["ticket"]["number"], started
     try:
-        return _paced(count, interval, cycle)
+        return _paced(count, interval, cycle, lanes=len(lanes))
     finally:
-        conn.close()
+        for _window, conn, _call, _free in lanes:
+            conn.close()
 
 
 @dataclass
@@ -152,17 +167,22 @@ class Cycle:
 
     @classmethod
     def observed(cls, database_url: str, watched: list[tuple[str, int]],
-                 phases: list[tuple[float, float]]) -> "Cycle | None":
-        """What one client got in the second cycle, split by transaction: the event log's
-        ``at`` (stamped on the server's clock, which is this machine's) says whether an event
-        was recorded before the no-show request was sent or after."""
-        if len(phases) < 3 or not watched:
+                 phases: list[tuple[str, float, float]]) -> "Cycle | None":
+        """What one client got of one window's second cycle, split by transaction: the event
+        log's ``at`` (stamped on the server's clock, which is this machine's) says whether an
+        event was recorded before the no-show request was sent or after."""
+        if not watched or not phases:
             return None
-        (call_sent, free_sent), (next_call, _) = phases[1], phases[2]
+        window = phases[0][0]
+        own = [(call, free) for w, call, free in phases if w == window]
+        if len(own) < 3:
+            return None
+        (call_sent, free_sent), (next_call, _) = own[1], own[2]
         seqs = [seq for _type, seq in watched]
         with psycopg.connect(plain_pg_url(database_url)) as conn:
             rows = conn.execute("SELECT seq, type, at FROM events WHERE hall_code = %s AND "
-                                "seq = ANY(%s) ORDER BY seq", (COUNTY, seqs)).fetchall()
+                                "window_code = %s AND seq = ANY(%s) ORDER BY seq",
+                                (COUNTY, window, seqs)).fetchall()
         when = lambda at: at.timestamp()  # noqa: E731
         return cls([t for _s, t, at in rows if call_sent <= when(at) < free_sent],
                    [t for _s, t, at in rows if free_sent <= when(at) < next_call])
@@ -186,16 +206,17 @@ def _sample(type_: str, number: str) -> dict:
     return data
 
 
-def broadcasts_via_bare(url: str, count: int, interval: float,
-                        cycle_messages: Cycle) -> tuple[dict, float]:
-    conn = loadgen.Connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+def broadcasts_via_bare(url: str, count: int, interval: float, cycle_messages: Cycle,
+                        lanes: int) -> tuple[dict, float]:
+    """The same cycles as the app's (on ``lanes`` connections, like its windows)."""
+    conns = [loadgen.Connection("127.0.0.1", int(url.rsplit(":", 1)[1])) for _ in range(lanes)]
 
     def emit(number: str, types: list[str]) -> bytes:
         return loadgen.build_request("POST", f"{url}/emit", body={
             "hall": COUNTY, "events": [{"type": t, "data": _sample(t, number)} for t in types]})
 
     def cycle(k: int) -> tuple[str, float]:
-        number = f"B{k:03d}"
+        conn, number = conns[k % lanes], f"B{k:03d}"
         call, free = emit(number, cycle_messages.with_call), emit(number, cycle_messages.with_free)
         started = time.perf_counter()
         conn.request(call)
@@ -203,9 +224,10 @@ def broadcasts_via_bare(url: str, count: int, interval: float,
             conn.request(free)
         return number, started
     try:
-        return _paced(count, interval, cycle)
+        return _paced(count, interval, cycle, lanes=lanes)
     finally:
-        conn.close()
+        for conn in conns:
+            conn.close()
 
 
 def figures(label: str, n: int, audience: Audience, sent: dict, rate: float, meter: Meter,
@@ -258,56 +280,52 @@ def _stragglers(audience: Audience, sent: dict, *, seconds: float = 5.0) -> None
     gevent.sleep(0.5)
 
 
-def _measure(label: str, n: int, pids_of, port: int, broadcast, cycle_of) -> dict:
-    before = rss_bytes(descendants(pids_of()))
-    audience = connect_all(port, n)
+def _measure(label: str, n: int, stack: Stack, broadcast, cycle_of) -> dict:
+    before = rss_bytes(descendants(stack.gunicorn_pids))
+    audience = connect_all(stack.port, n)
     gevent.sleep(1.0)
-    rss = (rss_bytes(descendants(pids_of())) - before) / max(1, len(audience.clients))
-    with Meter(pids_of()) as meter:
+    rss = (rss_bytes(descendants(stack.gunicorn_pids)) - before) / max(1, len(audience.clients))
+    with Meter(stack.gunicorn_pids) as meter, Meter(stack.nginx_pids) as proxy:
         sent, rate = broadcast()
         _stragglers(audience, sent)
     cycle = cycle_of(audience)
     row = figures(label, n, audience, sent, rate, meter, rss, cycle)
+    row["nginx"] = proxy.server / max(1e-9, proxy.seconds)
+    print(f"    nginx {row['nginx']:.0%} of a core", flush=True)
     for client in audience.clients:
         client.close()
     return row
 
 
-def run_app(key: str, n: int, database_url: str, redis_url: str | None, token: str, window: str,
+def run_app(key: str, n: int, database_url: str, redis_url: str | None, tokens: dict[str, str],
             count: int, interval: float) -> dict:
     processes = 2 if key == "app2" else 1
     with Stack(database_url, redis_url if processes > 1 else None, processes=processes,
                rate_limits=False, extra_env={"db_pool_size": "5", "db_max_overflow": "5"}) as stack:
-        open_windows(stack.url, {window: token})
+        open_windows(stack.url, tokens)
         phases: list = []
-        return _measure(LABELS[key], n, lambda: stack.gunicorn_pids, stack.port,
-                        lambda: broadcasts_via_app(stack.url, token, window, count, interval,
-                                                   phases),
+        return _measure(LABELS[key], n, stack,
+                        lambda: broadcasts_via_app(stack.url, tokens, count, interval, phases),
                         lambda audience: Cycle.observed(database_url, audience.watched, phases))
 
 
-def run_bare(n: int, count: int, interval: float, cycle: Cycle) -> dict:
-    port = free_port()
-    env = {**os.environ, "SERVICE_HALL_BIND": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                             str(DEPLOY / "gunicorn.conf.py"), "bench.bare_server:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}/healthz", procs=[proc])
-        return _measure(LABELS["bare"], n, lambda: [proc.pid], port,
-                        lambda: broadcasts_via_bare(f"http://127.0.0.1:{port}", count, interval,
-                                                    cycle),
-                        lambda _audience: cycle)
-    finally:
-        _terminate(proc)
+def run_bare(n: int, database_url: str, count: int, interval: float, cycle: Cycle,
+             lanes: int) -> dict:
+    """The baseline behind the same nginx, on one process (its in-process bus)."""
+    with Stack(database_url, None, processes=1, rate_limits=False, migrate=False,
+               wsgi_app="bench.bare_server:app") as stack:
+        return _measure(LABELS["bare"], n, stack, lambda: broadcasts_via_bare(
+            stack.url, count, interval, cycle, lanes), lambda _audience: cycle)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Fan-out of ticket.called to display clients")
     parser.add_argument("--clients", default="1000", help="comma separated, e.g. 1000,5000")
     parser.add_argument("--broadcasts", type=int, default=20, help="call cycles per run")
-    parser.add_argument("--rate", type=float, default=2.0, help="call cycles started per second")
+    parser.add_argument("--rate", type=float, default=2.0,
+                        help="call cycles started per second (in the hall, over --windows)")
+    parser.add_argument("--windows", type=int, default=4,
+                        help="windows calling in turn (each serves one ticket at a time)")
     parser.add_argument("--servers", default="app1,app2,bare",
                         help="comma separated: app1, app2, bare")
     parser.add_argument("--database-url", default=DEFAULT_PG,
@@ -327,21 +345,21 @@ def main() -> None:
     if apps:
         recreate_pg(args.database_url)
         seed(args.database_url)
-        # spread over all the county's items: about one in 40 is served by the window called
-        deep_queue(args.database_url, (count * len(sizes) * len(apps) + 10) * 60)
-        tokens = clerk_tokens(args.database_url)
-        window = next(iter(tokens))
+        # spread over all the county's items: about one in 40 is served by a given window
+        deep_queue(args.database_url, (count * len(sizes) * len(apps) + 10 * args.windows) * 60)
+        tokens = dict(list(clerk_tokens(args.database_url).items())[:args.windows])
     rows = []
     for n in sizes:
         print(f"{n} clients:", flush=True)
         for key in apps:
-            rows.append(run_app(key, n, args.database_url, args.redis_url, tokens[window],
-                                window, count, interval))
+            rows.append(run_app(key, n, args.database_url, args.redis_url, tokens, count,
+                                interval))
         if "bare" in servers:
             # What the app's displays got per cycle (the last app run at this size), else the
             # app's current routing: ticket.called, then ticket.no_show.
             seen = next((r["cycle_obj"] for r in reversed(rows) if r.get("cycle_obj")), None)
-            rows.append(run_bare(n, count, interval, seen or DEFAULT_CYCLE))
+            rows.append(run_bare(n, args.database_url, count, interval, seen or DEFAULT_CYCLE,
+                                 args.windows))
     report(rows, sizes, args, count)
 
 
@@ -373,8 +391,9 @@ def report(rows: list[dict], sizes: list[int], args, count: int) -> None:
         write_section("fanout", "Fan-out of ticket.called to display clients", "\n".join([
             "Display clients connect to `/live` with `auth={hall}` over WebSocket through nginx "
             "(`bench/wsclient.py`: a minimal Engine.IO v4 / Socket.IO v5 client on gevent, from "
-            "64 loopback addresses so the sticky hash spreads them). A clerk calls the next "
-            f"ticket {args.rate:g} times a second ({count} calls, each then marked no-show); "
+            "64 loopback addresses so the sticky hash spreads them). Clerks call the next "
+            f"ticket {args.rate:g} times a second in the hall, on {args.windows} windows in turn "
+            f"({count} calls, each then marked no-show); "
             "latency from just before the call-next request to each receipt of `ticket.called`, "
             "same clock. Server CPU is given per `ticket.called` delivery (all the work of the "
             "cycle, database included) and per message sent. Baseline: `bench/bare_server.py` "
