@@ -52,3 +52,53 @@ def test_a_browser_offering_compression_gets_plain_frames(live_server):
         first, payload = _read_frame(rest[:2 + (rest[1] & 0x7F)])
         assert first == 0x81   # final, text, no RSV1 (not compressed)
         assert payload.startswith(b'0{"sid":')   # the Engine.IO open packet
+
+
+class _Socket:
+    """Takes what it is given, up to ``room`` bytes at a time (a nearly full buffer)."""
+
+    def __init__(self):
+        self.room, self.written = None, b""
+
+    def send(self, data, flags=0, timeout=None):
+        taken = bytes(data) if self.room is None else bytes(data)[:self.room]
+        self.written += taken
+        return len(taken)
+
+
+def test_an_idle_connection_is_written_at_once_and_a_partial_frame_keeps_its_place():
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import engineio
+    from engineio import packet as eio_packet
+    from engineio.socket import Socket
+
+    from realtime.transport import _write_directly
+
+    esock = Socket(engineio.Server(async_mode="threading"), "sid")
+    esock.connected = esock.upgraded = True
+    raw = _Socket()
+    _write_directly(esock, SimpleNamespace(ws=SimpleNamespace(sock=raw)))
+    message = lambda text: eio_packet.Packet(eio_packet.MESSAGE, text)  # noqa: E731
+
+    esock.send(message("before"))           # the writer is not waiting yet: queued
+    assert raw.written == b"" and esock.queue.qsize() == 1
+    polled: list = []
+    writer = threading.Thread(target=lambda: polled.append(esock.poll()))
+    writer.start()
+    writer.join(2)                          # the writer took it
+    assert [p.data for p in polled[0]] == ["before"]
+    writer = threading.Thread(target=lambda: polled.append(esock.poll()))
+    writer.start()
+    time.sleep(0.1)                         # now it waits on an empty queue: idle
+    esock.send(message("one"))
+    assert raw.written == frame("4one")     # written directly, nothing queued
+    raw.room = 3
+    esock.send(message("two"))              # the socket takes 3 bytes of the frame
+    writer.join(2)
+    assert raw.written == frame("4one") + frame("4two")[:3]
+    assert [p.encode() for p in polled[1]] == [frame("4two")[3:]]   # the rest, first
+    esock.send(message("three"))            # the writer is busy again: queued behind
+    assert raw.written == frame("4one") + frame("4two")[:3] and esock.queue.qsize() == 1
