@@ -66,6 +66,10 @@ class Audience:
         return handle
 
 
+# Clients offer permessage-deflate as browsers do; --plain-clients turns that off.
+OFFER_DEFLATE = [True]
+
+
 def connect_all(port: int, n: int, *, concurrency: int = 50, seconds: float = 0) -> Audience:
     """Connect ``n`` display clients, ``concurrency`` at a time (a connect storm of thousands
     would measure the accept queue, not the fan-out)."""
@@ -74,7 +78,7 @@ def connect_all(port: int, n: int, *, concurrency: int = 50, seconds: float = 0)
 
     def one(i: int) -> None:
         client = LiveClient("127.0.0.1", port, "/live", {"hall": COUNTY},
-                            source=SOURCES[i % len(SOURCES)])
+                            source=SOURCES[i % len(SOURCES)], deflate=OFFER_DEFLATE[0])
         try:
             client.connect()
         except (OSError, ConnectionError):
@@ -331,8 +335,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_PG,
                         help="dropped and recreated (the name must contain 'bench')")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--plain-clients", action="store_true",
+                        help="clients do not offer permessage-deflate (browsers do)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    OFFER_DEFLATE[0] = not args.plain_clients
     limit = raise_fd_limit()
     sizes = [min(int(c), 5000) for c in args.clients.split(",")]
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
@@ -375,7 +382,16 @@ def report(rows: list[dict], sizes: list[int], args, count: int) -> None:
             f"({r['missing']}) | {r['p50']:.1f} | {r['p99']:.1f} | {r['last_p50']:.1f} / "
             f"{r['last_max']:.1f} | {r['cpu_us']:.0f} | {r['cpu_msg_us']:.1f} | "
             f"{r['per_cycle']:.2f} | {r['rss_kb']:.1f} | {r['load']:.0%} | {r['busy']:.0%} |")
-    notes = sorted({f"- {r['label']}: per cycle a display got {r['cycle']}" for r in rows})
+    notes = sorted({f"- {r['label']}: per cycle a display got {r['cycle']}" for r in rows}) + [
+        "- clients " + ("do not offer permessage-deflate (--plain-clients)" if args.plain_clients
+                        else "offer permessage-deflate, as browsers do") + "; the app declines "
+        "it (realtime/transport.py), the baseline's stock transport "
+        + ("would accept it" if args.plain_clients else "accepts it (a zlib compressor per "
+           "connection, every message compressed for each client)"),
+        "- both behind the same nginx, with docs/deploy/gunicorn.conf.py (one gevent worker, "
+        "the heap settled after start: service_hall/heap.py); the app also writes each frame "
+        "directly to an idle connection (realtime/transport.py), the baseline through "
+        "Engine.IO's writer greenlet and wsproto"]
     ratios = []
     for n in sizes:
         bare = next((r for r in rows if r["asked"] == n and r["label"] == LABELS["bare"]), None)
