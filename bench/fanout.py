@@ -328,7 +328,7 @@ def main() -> None:
     parser.add_argument("--broadcasts", type=int, default=20, help="call cycles per run")
     parser.add_argument("--rate", type=float, default=2.0,
                         help="call cycles started per second (in the hall, over --windows)")
-    parser.add_argument("--windows", type=int, default=4,
+    parser.add_argument("--windows", type=int, default=8,
                         help="windows calling in turn (each serves one ticket at a time)")
     parser.add_argument("--servers", default="app1,app2,bare",
                         help="comma separated: app1, app2, bare")
