@@ -164,9 +164,14 @@ def _resume_in_context(gate, app: Flask, sid: str, hall_code: str, hall_id,
     for _round in range(MAX_ROUNDS):
         gate.start_round(sid, hall_code)
         logged, envelopes = gate.shared_reads.get(
-            hall_code, (hall_id, rooms, last), lambda: _read_after(hall_id, wanted, last))
+            hall_code, (hall_id, rooms, last), lambda after=last: _read_after(hall_id, wanted,
+                                                                               after))
         if current is None:  # the first read decides: replay, or reload (resync)
             current = logged
+            if since > current:
+                # A shared read may predate what the client saw through another process
+                # (events this process has not delivered yet): ask the log itself.
+                current = max(current, _fresh_current(hall_id))
             missed = len(envelopes) if len(envelopes) < BATCH else _count_after(
                 hall_id, wanted, since)
             if since > current or missed > limit:
