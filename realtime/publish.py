@@ -37,7 +37,7 @@ def track_room(token: str) -> str:
 
 # Public events that no hall screen uses: the display board and a phone's follow of the hall
 # ignore window states (the board shows calls and waiting counts; a window's own pad and the
-# staff get its state). Every call cycle changes a window's state twice (serving, then idle), so
+# staff get its state, the clerk's console and the supervisors' dashboard through staff rooms). Every call cycle changes a window's state twice (serving, then idle), so
 # sending them to the hall room would triple the messages each display receives per call.
 NOT_FOR_HALL_SCREENS = frozenset({"window.state"})
 
