@@ -38,7 +38,7 @@ from bench.stack import Stack
 from bench.wsclient import LiveClient
 
 SOURCES = [f"127.0.{1 + i // 200}.{1 + i % 200}" for i in range(64)]
-CALLED = '["ticket.called",'
+CALLED = b'["ticket.called",'
 LABELS = {"app1": "app, 1 process", "app2": "app, 2 processes + Redis",
           "bare": "bare Flask-SocketIO"}
 
@@ -55,7 +55,7 @@ class Audience:
     watched: list = field(default_factory=list)    # (type, seq) one client got, in order
 
     def on_message(self, watch: bool):
-        def handle(raw: str) -> None:
+        def handle(raw: bytes) -> None:
             self.messages += 1
             if raw.startswith(CALLED):
                 self.called.setdefault(json.loads(raw)[1]["data"]["number"], []).append(
@@ -64,6 +64,9 @@ class Audience:
                 name, payload = json.loads(raw)[:2]
                 self.watched.append((name, payload.get("seq")))
         return handle
+
+    def on_drop(self) -> None:
+        self.dropped += 1
 
 
 # Clients offer permessage-deflate as browsers do; --plain-clients turns that off.
@@ -85,7 +88,7 @@ def connect_all(port: int, n: int, *, concurrency: int = 50, seconds: float = 0)
             audience.failed += 1
             return
         audience.clients.append(client)
-        gevent.spawn(_run, client, audience, audience.on_message(i == 0))
+        client.run_in_hub(audience.on_message(i == 0), audience.on_drop)
 
     began = time.perf_counter()
     with gevent.Timeout(seconds, False):
@@ -99,13 +102,6 @@ def connect_all(port: int, n: int, *, concurrency: int = 50, seconds: float = 0)
           + (f", {n - len(audience.clients) - audience.failed} timed out"
              if n - len(audience.clients) - audience.failed else ""), flush=True)
     return audience
-
-
-def _run(client, audience: Audience, handle) -> None:
-    try:
-        client.run_raw(handle)
-    except (OSError, ConnectionError):
-        audience.dropped += 1
 
 
 def _paced(count: int, interval: float, cycle, lanes: int = 1) -> tuple[dict, float]:
