@@ -9,13 +9,15 @@ One call cycle: a clerk calls the next ticket, then marks it no-show to free the
 start ``--rate`` times a second in the hall (open loop), on ``--windows`` windows in turn (each
 window one cycle at a time, as a clerk serves one ticket at a time). The latency of each
 ``ticket.called`` delivery is measured from just before the call-next request is sent to the
-client's receipt, on the same clock (this process). The baseline is sent, per cycle, the same messages as a display of the app received
-(observed on one client of the app's run: types, order, and which come with the call and which
-with the no-show), in the app's envelope; the output says what each server sent per cycle.
-Server CPU per delivery and RSS per connection come from /proc.
+client's receipt, on the same clock (this process). The baseline runs behind the same nginx and
+is sent, per cycle, the same messages as a display of the app received (observed on one client
+of the app's run: types, order, and which come with the call and which with the no-show), in
+the app's envelope; the output says what each server sent per cycle and how. The clients offer
+permessage-deflate as browsers do (``--plain-clients``: they do not). Server and nginx CPU,
+and RSS per connection, come from /proc.
 
     python -m bench.fanout --clients 1000                       # ~2 minutes, all three servers
-    python -m bench.fanout --clients 5000 --rate 5 --servers app1,bare --no-write   # the target
+    python -m bench.fanout --clients 5000 --rate 5 --broadcasts 40 --servers app1,bare  # target
 """
 from __future__ import annotations
 
