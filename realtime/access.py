@@ -19,7 +19,6 @@ from sqlalchemy import select
 from kiosks.models import Ticket
 from realtime.publish import hall_room, staff_room, track_room, window_room
 from service_hall.auth.actor import Actor
-from service_hall.catalog.cache import catalog_cache
 from service_hall.catalog.models import Hall
 from service_hall.extensions import db
 from windows.models import Window
@@ -100,15 +99,13 @@ class HallRef(NamedTuple):
 
 
 def _hall_ref(code: str) -> HallRef:
-    """A public screen's hall by code, through the per-process catalog cache: a display or
-    phone connecting (a whole hall's screens at once after a restart) runs no query."""
-    def load():
-        row = db.session.execute(select(Hall.id, Hall.code).where(Hall.code == code)).first()
-        return None if row is None else HallRef(*row)
-    found = catalog_cache().hall_ref(code, load)
-    if found is None:
+    """A public screen's hall by code: its id and code only (one indexed read, no ORM object).
+    Not cached across requests: a per-process cache would outlive a hall deleted and made
+    again elsewhere (the database is the one place that knows)."""
+    row = db.session.execute(select(Hall.id, Hall.code).where(Hall.code == code)).first()
+    if row is None:
         raise _unknown_hall(code)
-    return HallRef(*found)
+    return HallRef(*row)
 
 
 def _ticket_hall(track: str) -> Hall:

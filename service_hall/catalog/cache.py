@@ -32,25 +32,10 @@ class CatalogCache:
         self.clock = clock
         self.generation = 0
         self._items: dict[tuple[uuid.UUID, str], tuple[float, ServiceItem]] = {}
-        self._halls: dict[str, tuple[float, tuple[uuid.UUID, str]]] = {}
 
     def clear(self) -> None:
         self._items.clear()
-        self._halls.clear()
         self.generation += 1
-
-    def hall_ref(self, code: str, load) -> tuple[uuid.UUID, str] | None:
-        """``(id, code)`` of the hall with ``code`` as ``load()`` finds it, from the cache when
-        fresh: every public screen connecting to ``/live`` names its hall by code. Unknown codes
-        are not cached (a new hall is found at once)."""
-        hit = self._halls.get(code)
-        if hit is not None and self.clock() - hit[0] < self.ttl:
-            return hit[1]
-        generation = self.generation
-        found = load()
-        if found is not None and generation == self.generation:
-            self._halls[code] = (self.clock(), found)
-        return found
 
     def item(self, session: Session, hall: Hall, code: str, load) -> ServiceItem | None:
         """The item ``code`` as ``load()`` returns it for ``hall``, from the cache when fresh."""
