@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import resource
 import shlex
 import subprocess
 import sys
@@ -18,8 +19,11 @@ from bench.stack import ROOT, app_env
 
 PERFORMANCE = ROOT / "docs" / "PERFORMANCE.md"
 SECRET = "bench-stack-secret"     # bench/stack.py's secret: demo device tokens derive from it
-DEFAULT_PG = "postgresql://postgres@127.0.0.1/sh_perf_bench"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/6"
+# Each benchmark takes --database-url / --redis-url; these environment variables change the
+# defaults, so two people measuring on one machine need not share (and drop) one database.
+DEFAULT_PG = os.environ.get("SERVICE_HALL_BENCH_DATABASE_URL",
+                            "postgresql://postgres@127.0.0.1/sh_perf_bench")
+DEFAULT_REDIS = os.environ.get("SERVICE_HALL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 COUNTY = "610826"
 
 
@@ -36,6 +40,20 @@ def recreate_pg(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def raise_fd_limit() -> int:
+    """Lift this process's open-file limit to its hard limit (a load generator holding
+    thousands of sockets, each also costing nginx two): the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def sqlite_url() -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -75,9 +76,11 @@ class Meter:
         self._server = cpu_seconds(self.pids)
         self._self = self_cpu()
         self._busy, self._total = machine_ticks()
+        self._began = time.perf_counter()
         return self
 
     def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._began
         self.server = cpu_seconds(self.pids) - self._server
         self.load = self_cpu() - self._self
         busy, total = machine_ticks()

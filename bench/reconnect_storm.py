@@ -13,7 +13,8 @@ import gevent
 from gevent.pool import Pool
 
 from bench import loadgen
-from bench.common import COUNTY, DEFAULT_PG, DEFAULT_REDIS, kiosk_token, recreate_pg, seed, write_section
+from bench.common import (COUNTY, DEFAULT_PG, DEFAULT_REDIS, kiosk_token, raise_fd_limit,
+                          recreate_pg, seed, write_section)
 from bench.fanout import SOURCES
 from bench.procstat import Meter
 from bench.stack import Stack
@@ -65,13 +66,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Reconnect storm after a server restart")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--missed", type=int, default=20, help="tickets taken while cut off")
+    parser.add_argument("--database-url", default=DEFAULT_PG,
+                        help="dropped and recreated (the name must contain 'bench')")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     n = min(args.clients, 5000)
-    recreate_pg(DEFAULT_PG)
-    seed(DEFAULT_PG)
-    with Stack(DEFAULT_PG, args.redis_url, processes=2, rate_limits=False,
+    raise_fd_limit()
+    recreate_pg(args.database_url)
+    seed(args.database_url)
+    with Stack(args.database_url, args.redis_url, processes=2, rate_limits=False,
                extra_env={"db_pool_size": "5", "db_max_overflow": "5"}) as stack:
         take_tickets(stack.url, 3)
         displays = [Display(stack.port, SOURCES[i % len(SOURCES)]) for i in range(n)]

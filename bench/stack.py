@@ -84,6 +84,7 @@ def upgrade(env: dict[str, str]) -> None:
 
 NGINX_CONF = """\
 worker_processes 1;
+worker_rlimit_nofile 45000;
 daemon off;
 master_process on;
 pid {tmp}/nginx.pid;
@@ -128,6 +129,8 @@ class Stack:
     rate_limits: bool = True
     access_log: bool = False
     extra_env: dict = field(default_factory=dict)
+    wsgi_app: str = "wsgi:app"    # bench/fanout.py puts its bare baseline behind the same nginx
+    migrate: bool = True
     port: int = 0
     backend_ports: list[int] = field(default_factory=list)
     procs: list[subprocess.Popen] = field(default_factory=list)
@@ -141,6 +144,10 @@ class Stack:
     @property
     def gunicorn_pids(self) -> list[int]:
         return [p.pid for p in self.procs[:self.processes]]
+
+    @property
+    def nginx_pids(self) -> list[int]:
+        return [p.pid for p in self.procs[self.processes:]]
 
     def __enter__(self) -> "Stack":
         try:
@@ -165,7 +172,8 @@ class Stack:
                       rate_limits="1" if self.rate_limits else "0",
                       cors_origins=f"http://127.0.0.1:{self.port},http://localhost:{self.port}",
                       **self.extra_env)
-        upgrade(env)
+        if self.migrate:
+            upgrade(env)
         self._env = env
         self.procs = [self._spawn(port) for port in self.backend_ports]
         servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;"
@@ -195,7 +203,7 @@ class Stack:
         log = open(self.tmp / f"gunicorn-{port}.log", "ab")
         return subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(DEPLOY / "gunicorn.conf.py"),
-             "wsgi:app"], cwd=ROOT, env={**self._env, "SERVICE_HALL_BIND": f"127.0.0.1:{port}"},
+             self.wsgi_app], cwd=ROOT, env={**self._env, "SERVICE_HALL_BIND": f"127.0.0.1:{port}"},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def logs(self) -> str:

@@ -12,6 +12,7 @@ Every follow concerns one hall, because ``since`` counts that hall's events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -81,11 +82,30 @@ def out_of_scope(code: str) -> Refused:
     return Refused("out_of_scope", f"您无权访问大厅 {code} (hall {code} is outside your scope)")
 
 
+def _unknown_hall(code: str) -> Refused:
+    return Refused("unknown_hall", f"没有编码为 {code} 的大厅 (no hall with code {code!r})")
+
+
 def _hall(code: str) -> Hall:
     hall = db.session.scalars(select(Hall).where(Hall.code == code)).first()
     if hall is None:
-        raise Refused("unknown_hall", f"没有编码为 {code} 的大厅 (no hall with code {code!r})")
+        raise _unknown_hall(code)
     return hall
+
+
+class HallRef(NamedTuple):
+    id: object
+    code: str
+
+
+def _hall_ref(code: str) -> HallRef:
+    """A public screen's hall by code: its id and code only (one indexed read, no ORM object).
+    Not cached across requests: a per-process cache would outlive a hall deleted and made
+    again elsewhere (the database is the one place that knows)."""
+    row = db.session.execute(select(Hall.id, Hall.code).where(Hall.code == code)).first()
+    if row is None:
+        raise _unknown_hall(code)
+    return HallRef(*row)
 
 
 def _ticket_hall(track: str) -> Hall:
@@ -95,7 +115,7 @@ def _ticket_hall(track: str) -> Hall:
     return ticket.hall
 
 
-def _same_hall(first: Hall | None, second: Hall) -> Hall:
+def _same_hall(first: Hall | HallRef | None, second: Hall | HallRef) -> Hall | HallRef:
     if first is not None and first.id != second.id:
         raise Refused("bad_request", "一次只能跟随一个大厅 (hall, window and ticket must be of "
                                      "one hall)")
@@ -121,7 +141,7 @@ def _public(want: Request) -> Follow:
         hall = _ticket_hall(want.track)
         rooms.append(track_room(want.track))
     if want.hall:
-        hall = _same_hall(hall, _hall(want.hall))
+        hall = _same_hall(hall, _hall_ref(want.hall))
         rooms.insert(0, hall_room(hall.code))
     if hall is None:
         raise Refused("bad_request", "请指定大厅或取号凭证 (give hall or track)")

@@ -18,6 +18,7 @@ import threading
 import socketio as python_socketio
 
 from realtime.publish import NAMESPACE, hall_of
+from realtime.replay import SharedReads
 from realtime.sequencer import Sequencer
 
 
@@ -31,6 +32,12 @@ class ReplayGate:
         super().__init__(*args, **kwargs)
         self._held: dict[str, dict[str, bool]] = {}  # sid -> hall code -> an event was held
         self._lock = threading.Lock()
+        self._deliveries: dict[str, int] = {}  # hall code -> events delivered by this process
+        self.shared_reads = SharedReads(self.deliveries)
+
+    def deliveries(self, hall_code: str) -> int:
+        """How many events of the hall this process has delivered (``realtime.replay``)."""
+        return self._deliveries.get(hall_code, 0)
 
     def hold(self, sid: str, hall_code: str) -> None:
         with self._lock:
@@ -71,10 +78,15 @@ class ReplayGate:
         participants = super().get_participants(namespace, room)
         # Published events go to a list of rooms; a single room or sid (a replay, a close)
         # is never held back.
-        if not self._held or not isinstance(room, (list, tuple)):
+        if not isinstance(room, (list, tuple)):
             yield from participants
             return
         hall = hall_of(room)
+        if hall is not None:
+            self._deliveries[hall] = self._deliveries.get(hall, 0) + 1
+        if not self._held:
+            yield from participants
+            return
         for sid, eio_sid in participants:
             with self._lock:
                 halls = self._held.get(sid)

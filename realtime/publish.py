@@ -1,8 +1,8 @@
 """Sending committed events to Socket.IO rooms (through Redis when configured).
 
-Rooms: ``hall:<code>`` public clients (display boards, phones) get public events;
-``staff:<code>`` staff of the hall get every event; ``window:<code>`` a window's pads and LED;
-``track:<token>`` the phone following one ticket.
+Rooms: ``hall:<code>`` public clients (display boards, phones) get public events, except the
+window states; ``staff:<code>`` staff of the hall get every event; ``window:<code>`` a window's
+pads and LED; ``track:<token>`` the phone following one ticket.
 """
 from __future__ import annotations
 
@@ -35,12 +35,20 @@ def track_room(token: str) -> str:
     return f"track:{token}"
 
 
+# Public events that no hall screen uses: the display board and a phone's follow of the hall
+# ignore window states (the board shows calls and waiting counts; a window's own pad and the
+# staff get its state, the clerk's console and the supervisors' dashboard through staff rooms). Every call cycle changes a window's state twice (serving, then idle), so
+# sending them to the hall room would triple the messages each display receives per call.
+NOT_FOR_HALL_SCREENS = frozenset({"window.state"})
+
+
 def rooms_for(event) -> list[str]:
     """The rooms a committed event goes to. The staff room comes first and is always there:
     ``realtime.gate`` reads the event's hall from it. :func:`replay_clause` is the inverse."""
     rooms = [staff_room(event.hall_code)]
     if event.audience == "public":
-        rooms.append(hall_room(event.hall_code))
+        if event.type not in NOT_FOR_HALL_SCREENS:
+            rooms.append(hall_room(event.hall_code))
         if event.window_code:
             rooms.append(window_room(event.window_code))
         if event.track_token:
@@ -56,7 +64,7 @@ def replay_clause(room: str):
     if kind == "staff":
         return true()
     if kind == "hall":
-        return public
+        return and_(public, Event.type.not_in(NOT_FOR_HALL_SCREENS))
     if kind == "window":
         return and_(public, Event.window_code == key)
     if kind == "track":

@@ -128,6 +128,13 @@ def _current_seq(hall_id) -> int:
     return db.session.scalar(select(EventCounter.value).where(EventCounter.hall_id == hall_id)) or 0
 
 
+def _seq_now(gate, hall_code: str, hall_id) -> int:
+    """For ``ready`` without ``since``: the hall's logged seq, read once for all the clients
+    connecting while this process delivers no event of the hall (``realtime.replay``: any
+    event logged after the read reaches them live, as they are in the room already)."""
+    return gate.shared_reads.get(hall_code, (hall_id, "seq"), lambda: _fresh_current(hall_id))
+
+
 def _resume(app: Flask, sid: str, hall_code: str, hall_id, since: int | None) -> None:
     """Send the events of a hall after ``since`` that this client may see, then ``ready``."""
     gate = _gate()
@@ -147,43 +154,79 @@ def _resume_in_context(gate, app: Flask, sid: str, hall_code: str, hall_id,
     if not _wait_connected(sid):
         return
     if since is None:
-        _send(sid, "ready", {"hall": hall_code, "seq": _current_seq(hall_id),
+        _send(sid, "ready", {"hall": hall_code, "seq": _seq_now(gate, hall_code, hall_id),
                              "replayed": 0})
         return
-    follow = _clients[sid].follows[hall_code]
-    wanted = or_(*(replay_clause(room) for room in follow.rooms))
+    rooms = tuple(_clients[sid].follows[hall_code].rooms)
+    wanted = or_(*(replay_clause(room) for room in rooms))
     limit = app.config["SERVICE_HALL"].replay_limit
-    current = _current_seq(hall_id)
-    missed = db.session.scalar(select(func.count()).select_from(Event).where(
-        Event.hall_id == hall_id, Event.seq > since, wanted))
-    if since > current or missed > limit:
-        db.session.rollback()
-        gate.release(sid, hall_code)  # a reload follows: live events from here on
-        _send(sid, "resync", {"hall": hall_code, "seq": _current_seq(hall_id),
-                              "missed": missed})
-        return
-    last, sent = since, 0
+    last, sent, current, missed = since, 0, None, 0
     for _round in range(MAX_ROUNDS):
         gate.start_round(sid, hall_code)
-        last, sent = _replay(sid, hall_id, wanted, last, sent)
+        logged, envelopes = gate.shared_reads.get(
+            hall_code, (hall_id, rooms, last), lambda after=last: _read_after(hall_id, wanted,
+                                                                               after))
+        if current is None:  # the first read decides: replay, or reload (resync)
+            current = logged
+            if since > current:
+                # A shared read may predate what the client saw through another process
+                # (events this process has not delivered yet): ask the log itself.
+                current = max(current, _fresh_current(hall_id))
+            missed = len(envelopes) if len(envelopes) < BATCH else _count_after(
+                hall_id, wanted, since)
+            if since > current or missed > limit:
+                gate.release(sid, hall_code)  # a reload follows: live events from here on
+                _send(sid, "resync", {"hall": hall_code, "seq": _fresh_current(hall_id),
+                                      "missed": missed})
+                return
+        for envelope in envelopes:
+            _send(sid, envelope["type"], envelope)
+        if envelopes:
+            last, sent = envelopes[-1]["seq"], sent + len(envelopes)
+        if len(envelopes) == BATCH:
+            last, sent = _replay(sid, hall_id, wanted, last, sent)  # a long gap: the rest
         if gate.release_if_caught_up(sid, hall_code):
             _send(sid, "ready", {"hall": hall_code, "seq": max(last, current),
                                  "replayed": sent})
             return
         # A live event went by during the read: read again, still holding.
     gate.release(sid, hall_code)  # the hall is too busy to catch up: reload instead
-    _send(sid, "resync", {"hall": hall_code, "seq": _current_seq(hall_id),
+    _send(sid, "resync", {"hall": hall_code, "seq": _fresh_current(hall_id),
                           "missed": missed})
+
+
+def _read_after(hall_id, wanted, after: int) -> tuple[int, list[dict]]:
+    """The hall's logged seq, then (a later snapshot: it covers every seq up to that one) the
+    first ``BATCH`` events after ``after`` for these rooms, as envelopes."""
+    try:
+        current = _current_seq(hall_id)
+        rows = db.session.scalars(select(Event).where(
+            Event.hall_id == hall_id, Event.seq > after, wanted)
+            .order_by(Event.seq).limit(BATCH)).all()
+        return current, [row.envelope() for row in rows]
+    finally:
+        db.session.rollback()  # end the read at once: SQLite readers hold the write lock
+
+
+def _count_after(hall_id, wanted, since: int) -> int:
+    try:
+        return db.session.scalar(select(func.count()).select_from(Event).where(
+            Event.hall_id == hall_id, Event.seq > since, wanted))
+    finally:
+        db.session.rollback()
+
+
+def _fresh_current(hall_id) -> int:
+    try:
+        return _current_seq(hall_id)
+    finally:
+        db.session.rollback()
 
 
 def _replay(sid: str, hall_id, wanted, last: int, sent: int) -> tuple[int, int]:
     """Send the logged events after ``last`` in seq order; the new last seq and count."""
     while True:
-        rows = db.session.scalars(select(Event).where(
-            Event.hall_id == hall_id, Event.seq > last, wanted)
-            .order_by(Event.seq).limit(BATCH)).all()
-        envelopes = [row.envelope() for row in rows]
-        db.session.rollback()  # end the read at once: SQLite readers hold the write lock
+        _current, envelopes = _read_after(hall_id, wanted, last)
         for envelope in envelopes:
             _send(sid, envelope["type"], envelope)
         if envelopes:

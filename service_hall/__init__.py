@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     ext.socketio.init_app(app, async_mode=settings.async_mode,
                           client_manager=client_manager(settings, partial(read_log, app)),
                           cors_allowed_origins=socket_origins(settings))
+    from realtime.transport import install as install_transport
+    install_transport(app, ext.socketio)
 
     with app.app_context():
         from service_hall.db import install_sqlite_locking
@@ -54,7 +56,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     def _end_transaction(_exc):
         # A read after the view's commit opens a new transaction; end it with the request so
         # no connection (or SQLite write lock) is held past it, even if the app context lives on.
-        ext.db.session.rollback()
+        # (No session yet: nothing to end, and none is made for it — a Socket.IO message or a
+        # static file runs this too.)
+        if ext.db.session.registry.has():
+            ext.db.session.rollback()
     _register_blueprints(app)
     from service_hall.errors import register_error_handlers
     register_error_handlers(app)

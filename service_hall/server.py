@@ -28,6 +28,8 @@ def main() -> None:
         # A new node pulls the catalog and accounts before it serves (SPEC 6).
         from realtime.sync.worker import start_township
         start_township(app)
+    from service_hall.heap import settle
+    settle()
     print(f"Service Hall serving on http://{args.host}:{args.port}/  ({settings.summary()})",
           flush=True)
     socketio.run(app, host=args.host, port=args.port, log_output=False)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import wraps
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from openpyxl import Workbook
@@ -13,7 +14,8 @@ from openpyxl.styles import Font
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Regexp
 
-from service_hall.auth.operations import actor_for_user
+from service_hall.auth.operations import actor_for_user, issue_token
+from service_hall.clock import now
 from service_hall.errors import ApiError
 from service_hall.extensions import db
 from service_hall.supervision import tables
@@ -55,8 +57,13 @@ def dashboard(actor):
     from service_hall.catalog.models import Hall
     halls = [db.session.get(Hall, i) for i in ctx.hall_ids]
     halls.sort(key=lambda h: (h.level != "county", h.code))
+    # The live cards follow each hall's staff room (window states go to staff, not to hall
+    # screens: realtime/publish.py), so the page connects with the supervisor's token.
+    settings = current_app.config["SERVICE_HALL"]
+    live_token, _expires = issue_token(current_user, secret=settings.secret_key,
+                                       hours=settings.token_hours, now=now())
     return render_template("supervision/dashboard.html", county=ctx.county, halls=halls,
-                           form=form, today=ctx.today)
+                           form=form, today=ctx.today, live_token=live_token)
 
 
 @bp.route("/export/<name>.xlsx")

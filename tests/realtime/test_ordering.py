@@ -8,6 +8,7 @@ import socketio
 
 from realtime.gate import GatedManager
 from realtime.publish import NAMESPACE
+from realtime.replay import SharedReads
 from realtime.sequencer import Sequencer
 
 
@@ -93,3 +94,47 @@ def test_gate_holds_live_events_of_a_replaying_hall_and_notes_them():
     assert manager.release_if_caught_up(sid, "H1")
     _publish(manager, "H1", 3)
     assert len(sent) == 3 and '"seq":3' in sent[-1].replace(" ", "")
+
+
+def test_clients_resuming_together_share_one_read_of_the_log():
+    reads = SharedReads(lambda hall: 0)
+    started, release, loads = threading.Event(), threading.Event(), []
+
+    def load():
+        loads.append(1)
+        started.set()
+        release.wait(2)
+        return (7, ["e1", "e2"])
+
+    got = []
+    first = _spawn(lambda: got.append(reads.get("H1", ("H1", 3), load)))
+    assert started.wait(2)
+    others = [_spawn(lambda: got.append(reads.get("H1", ("H1", 3), load))) for _ in range(5)]
+    time.sleep(0.05)
+    release.set()
+    for thread in (first, *others):
+        thread.join(2)
+    assert loads == [1] and got == [(7, ["e1", "e2"])] * 6
+    assert reads.get("H1", ("H1", 4), lambda: "another key") == "another key"
+
+
+def test_a_shared_read_is_read_again_once_an_event_of_its_hall_was_delivered():
+    manager, sid, sent = _manager_with_client(["hall:H1"])
+    reads = manager.shared_reads
+    assert reads.get("H1", "k", lambda: "before") == "before"
+    _publish(manager, "H2", 1)    # another hall moved: still valid
+    assert reads.get("H1", "k", lambda: "again") == "before"
+    _publish(manager, "H1", 1)    # this hall moved: the read may miss that event
+    assert reads.get("H1", "k", lambda: "after") == "after"
+
+
+def test_a_failed_shared_read_is_not_kept():
+    reads = SharedReads(lambda hall: 0)
+
+    def broken():
+        raise RuntimeError("database down")
+    try:
+        reads.get("H1", "k", broken)
+    except RuntimeError:
+        pass
+    assert reads.get("H1", "k", lambda: "read") == "read"

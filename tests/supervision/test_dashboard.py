@@ -116,3 +116,39 @@ def test_township_links_show_last_sync_and_unsent_backlog(client, october, facto
     rows = table(client, sup, "links")["rows"]
     assert [(r["hall"], r["last_sync_at"], r["unsent_backlog"]) for r in rows] == [
         ("义合镇便民服务中心", synced.isoformat(), 12)]
+
+
+def test_live_cards_follow_each_halls_staff_room_with_the_pages_token(app, client, factory,
+                                                                      live_server):
+    """Window states go to staff rooms only (realtime/publish.py): the dashboard connects with
+    the supervisor's token, so a window opening or pausing still refreshes its hall's card."""
+    import re
+
+    from tests.live_server import LiveClient
+    from tests.realtime.helpers import HallDriver, hall_events
+
+    h1 = HallDriver(factory.hall_setup("H1", windows=1, items=1), client)
+    township = factory.hall("T9", level="township", parent=h1.hall)
+    factory.user("sup", "supervisor", h1.hall)
+    sign_in(app, client, "sup")
+    html = client.get("/supervise").get_data(as_text=True)
+    token = re.search(r'data-live-token="([^"]+)"', html).group(1)
+    halls = [part.split("|")[0] for part in
+             re.search(r'data-halls="([^"]*)"', html).group(1).split(";")]
+    assert sorted(halls) == ["H1", township.code]
+    db_commit()
+    cards = {code: LiveClient(live_server, token=token, hall=code).connect() for code in halls}
+    try:
+        for card in cards.values():
+            assert card.wait_ready()["hall"] in halls   # not refused: in the supervisor's scope
+        h1.open(live_server, 0)
+        events = hall_events(cards["H1"].wait_for(lambda evs: len(hall_events(evs)) == 1))
+        assert [e["type"] for e in events] == ["window.state"]
+    finally:
+        for card in cards.values():
+            card.close()
+
+
+def db_commit():
+    from service_hall.extensions import db
+    db.session.commit()   # SQLite: end the test's transaction before the server reads

@@ -176,10 +176,16 @@
     if (!window.io) { status.textContent = "实时通道不可用 (no realtime client)"; return; }
     var connected = 0;
     halls.forEach(function (hall) {
-      var socket = window.io("/live", { auth: { hall: hall.code }, forceNew: true, transports: ["websocket", "polling"] });
+      // As staff (the supervisor's token): window states go to staff rooms, not to hall screens.
+      var auth = { token: root.dataset.liveToken, hall: hall.code };
+      var socket = window.io("/live", { auth: auth, forceNew: true, transports: ["websocket", "polling"] });
       socket.on("connect", function () { connected += 1; status.textContent = "实时 live (" + connected + "/" + halls.length + ")"; });
       socket.on("disconnect", function () { connected = Math.max(0, connected - 1); status.textContent = "已断开，重连中 (reconnecting)"; });
-      socket.on("connect_error", function () { status.textContent = "实时通道未连接 (not connected): 点击刷新"; });
+      socket.on("connect_error", function (err) {
+        // The page's token lasts SERVICE_HALL_TOKEN_HOURS: after that, a fresh page (or sign-in).
+        if (err && err.data && err.data.code === "invalid_token") { window.location.reload(); return; }
+        status.textContent = "实时通道未连接 (not connected): 点击刷新";
+      });
       socket.onAny(function () { soon(hall.code); });
     });
   }
