@@ -57,6 +57,9 @@ class ProcessCache:
 
 
 def register(app, cache: ProcessCache) -> ProcessCache:
+    limit = app.config["SERVICE_HALL"].cache_seconds
+    if limit is not None:
+        cache.ttl = min(cache.ttl, limit)
     app.extensions.setdefault(_KEY, {})[cache.name] = cache
     return cache
 

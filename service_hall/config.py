@@ -68,6 +68,10 @@ class Settings:
     # Database connections per process: the server's max_connections is shared by every process.
     db_pool_size: int = field(default_factory=lambda: int(env("DB_POOL_SIZE", "10") or 10))
     db_max_overflow: int = field(default_factory=lambda: int(env("DB_MAX_OVERFLOW", "20") or 20))
+    # Per-process caches (service_hall/caching.py) keep rows at most this long when set; "0"
+    # turns them off (the tests' shared server, whose tables are emptied between tests).
+    cache_seconds: float | None = field(default_factory=lambda: (
+        float(env("CACHE_SECONDS")) if env("CACHE_SECONDS") else None))
     # Rate limits on public endpoints (SPEC 7); only benchmarks turn them off.
     rate_limits: bool = field(default_factory=lambda: (env("RATE_LIMITS", "1") or "1") != "0")
     # Key for applicants' personal data (SPEC 7); derived from SECRET_KEY when unset.

@@ -59,6 +59,9 @@ class LiveServer:
             "SERVICE_HALL_SECRET_KEY": secret_key,
             "SERVICE_HALL_ASYNC_MODE": "gevent",
             "SERVICE_HALL_MODE": "demo",
+            # Tests empty the tables and make rows again with the same codes and tokens: a
+            # server kept for the whole session must not answer from its caches.
+            "SERVICE_HALL_CACHE_SECONDS": "0",
             "PYTHONUNBUFFERED": "1",
         })
         if redis_url:
