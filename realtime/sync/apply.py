@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from realtime.events import AUDIENCES, COMMITTED, _Snapshot
@@ -76,6 +76,14 @@ def apply_entries(session: Session, *, peer: str, entries: list, scope: dict | N
             raise SyncRefused("bad_entry", f"entry {seq}: changes must be a list")
         try:
             apply_changes(session, changes, scope=scope, peer=peer)
+        except IntegrityError as exc:
+            # A row that collides with a different row held here (e.g. a unique number given
+            # twice): refused as a whole, and the link's status says which entry and why, since
+            # the queue cannot pass it until someone resolves it.
+            reason = str(getattr(exc, "orig", None) or exc)[:300]
+            raise SyncRefused("conflict", f"entry {seq} 与本节点已有的记录冲突，同步停在此处 "
+                                          f"(conflicts with a row held here; the queue stops "
+                                          f"until it is resolved): {reason}") from exc
         except SQLAlchemyError as exc:
             raise SyncRefused("apply_failed", f"entry {seq}: "
                                               f"{str(getattr(exc, 'orig', None) or exc)[:300]}") from exc

@@ -29,6 +29,7 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 from service_hall.calendar.rules import WorkingCalendar, light, outcome
+from service_hall.cases.numbering import case_number
 from service_hall.errors import ApiError
 
 RATING_LEVELS = (5, 4, 3, 2, 1)
@@ -61,6 +62,8 @@ class HallSpec:
     weight: float
     # item id -> windows (id, department id or None, clerk user id or None) serving it here
     windows: dict[uuid.UUID, list[tuple]]
+    # The mark in the numbers the seeding node gives this hall (service_hall.cases.numbering).
+    mark: str = ""
 
 
 @dataclass
@@ -212,7 +215,7 @@ class HistoryGenerator:
                 "track_token": f"h{rng.getrandbits(124):031x}", "issued_by_user_id": None,
                 "issued_by_device_id": None}
         promised = item.promised_days if item.kind == "promise" else 0
-        case = {"id": case_id, "case_no": f"{hall.code}-{day:%Y%m%d}-{serial:04d}",
+        case = {"id": case_id, "case_no": case_number(hall, day, serial, hall.mark),
                 "hall_id": hall.id, "department_id": item.department_id, "item_id": item.id,
                 "window_id": window_id, "ticket_id": ticket_id, "handled_by_user_id": clerk_id,
                 "kind": item.kind, "promised_days": promised, "accepted_on": day,

@@ -21,6 +21,7 @@ from service_hall.calendar.rules import WorkingCalendar
 from service_hall.cases.history import (HallSpec, HistoryGenerator, HistoryParams, ItemSpec,
                                         first_case_id)
 from service_hall.cases.models import Case, CaseCounter, CaseHold
+from service_hall.cases.numbering import number_mark
 from service_hall.catalog.models import Department, Hall, ServiceItem
 from service_hall.db import insert_for
 from service_hall.extensions import db
@@ -66,7 +67,8 @@ def catalog_specs(county: Hall) -> tuple[list[HallSpec], dict]:
         else:
             weight = ((1 - COUNTY_WEIGHT) * (LINKED_TOWNSHIP_FACTOR if hall.linked else 1.0)
                       / township_total)
-        specs.append(HallSpec(hall.id, hall.code, weight, served.get(hall.id, {})))
+        specs.append(HallSpec(hall.id, hall.code, weight, served.get(hall.id, {}),
+                              number_mark(db.session, hall.id)))
     return specs, items
 
 

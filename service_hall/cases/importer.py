@@ -18,7 +18,8 @@ from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import Hold, WorkingCalendar, light, outcome
 from service_hall.cases.models import Case, CaseCounter, CaseHold
-from service_hall.cases.operations import case_number, promised_days
+from service_hall.cases.numbering import case_number, number_mark
+from service_hall.cases.operations import promised_days
 from service_hall.catalog.models import Department, Hall, ServiceItem
 from service_hall.db import insert_for, new_id
 from service_hall.errors import ApiError
@@ -136,11 +137,12 @@ def import_cases(rows: list[dict], *, actor: Actor, cal: WorkingCalendar, today:
                        f"{len(errors)} 行有错误，未导入任何办件 ({len(errors)} rows have errors; "
                        "nothing was imported)", details=errors[:MAX_REPORTED_ERRORS])
     serials = _reserve_case_numbers(computed)
+    marks = {hall.id: number_mark(db.session, hall.id) for hall, _, _ in computed}
     case_rows, hold_rows, answer = [], [], []
     for n, (hall, item, values) in enumerate(computed):
         holds = values.pop("_holds")
         case_id = new_id()
-        case_no = case_number(hall, values["accepted_on"], serials[n])
+        case_no = case_number(hall, values["accepted_on"], serials[n], marks[hall.id])
         case_rows.append({**values, "id": case_id, "case_no": case_no, "hall_id": hall.id,
                           "department_id": item.department_id, "item_id": item.id,
                           "warned_level": 0, "reject_reason": "", "imported": True})

@@ -17,6 +17,7 @@ from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import WorkingCalendar, light, outcome
 from service_hall.cases.models import HOLD_KINDS, LIGHT_LEVELS, OPEN_STATUSES, Case, CaseCounter, CaseHold
+from service_hall.cases.numbering import case_number, number_mark
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.db import bump_counter, utcnow
 from service_hall.errors import conflict, forbidden, unprocessable
@@ -24,14 +25,10 @@ from service_hall.extensions import db
 from windows.models import Window
 
 
-def case_number(hall: Hall, day: date, serial: int) -> str:
-    """``610826-20261127-0001``: hall code, acceptance day, serial of that hall and day."""
-    return f"{hall.code}-{day:%Y%m%d}-{serial:04d}"
-
-
 def next_case_number(hall: Hall, day: date) -> str:
+    """The next number of ``hall`` on ``day``, in this node's number space for the hall."""
     serial = bump_counter(db.session, CaseCounter, {"hall_id": hall.id, "day": day})
-    return case_number(hall, day, serial)
+    return case_number(hall, day, serial, number_mark(db.session, hall.id))
 
 
 def promised_days(item: ServiceItem) -> int:

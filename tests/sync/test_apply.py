@@ -178,3 +178,35 @@ def test_status_page_for_supervisors(app, client, factory, county):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "乡镇互联同步状态" in text and "大厅T1 (T1)" in text and "大厅T2 (T2)" in text
+
+
+def _case(hall_id, item, case_no: str) -> dict:
+    case_id = str(uuid.uuid4())
+    return {"t": "cases", "id": case_id, "op": "upsert", "row": {
+        "id": case_id, "case_no": case_no, "hall_id": str(hall_id),
+        "department_id": str(item.department_id), "item_id": str(item.id), "status": "accepted",
+        "kind": "immediate", "promised_days": 0, "accepted_on": "2026-11-27",
+        "accepted_at": "2026-11-27T01:00:00+00:00", "due_on": "2026-11-27", "held_days": 0,
+        "warned_level": 0, "reject_reason": "", "imported": False}}
+
+
+def test_a_conflicting_row_stops_the_queue_and_says_so_in_the_status(client, factory, county):
+    """A township's case whose number the county already gave another case of that hall (say,
+    numbered before the node existed) is refused as a conflict, not applied, and the reason is
+    in the node's sync status until it is resolved."""
+    from realtime.sync.county import _apply_push
+    from service_hall.cases.models import Case
+    from service_hall.catalog.models import ServiceItem
+    item = db.session.get(ServiceItem, county["item"])
+    held = _case(county["T1"], item, "T1-20261127-0001")
+    _apply([_entry(1, held)])
+    clash = _case(county["T1"], item, "T1-20261127-0001")
+    answer = _apply_push("T1", [_entry(2, _ticket(county["T1"], county["item"]), clash)], 2)
+    assert answer["acked"] == 1 and answer["error"]["code"] == "conflict"
+    assert "entry 2" in answer["error"]["message"] and "冲突" in answer["error"]["message"]
+    assert _count(Case) == 1 and _count(Ticket) == 0  # the whole entry refused
+    factory.user("supervisor", "supervisor", None)
+    status = client.get("/api/v1/sync/status", headers=bearer(token_for(client, "supervisor")))
+    node = {n["node"]: n for n in status.get_json()["nodes"]}["T1"]
+    assert node["applied_seq"] == 1 and node["last_error"] == answer["error"]["message"]
+    assert "case_no" in node["last_error"] or "uq_cases_hall_case_no" in node["last_error"]

@@ -171,6 +171,37 @@ def test_cases_imported_at_either_node_reach_the_other_exactly_once(pair):
     wait_for(lambda: _count(pair.town, pair) == 72, 30, "a county import after pruning")
 
 
+def test_both_nodes_number_cases_of_one_hall_and_day_without_collision(pair):
+    """T1 numbers its cases of day D while the county is down; then, with T1 away, the county
+    imports cases of T1's hall for the same day (its own counter, which never learns T1's
+    serials). When the link is back every case is at both nodes under its own number and
+    neither queue is stuck."""
+    day = (date.today() - timedelta(days=30)).isoformat()
+    rows = [{"item_code": "P5", "hall_code": "T1", "accepted_on": day}]
+    pair.town.start()
+    wait_for(lambda: pair.town.scalar("SELECT count(*) FROM users WHERE username = 'admin-T1'"),
+             10, "T1's admin at the township")
+    pair.county.stop()
+    by_town = _import(pair.town, "admin-T1", rows * 3)
+    pair.town.stop()
+    pair.county.start()
+    by_county = _import(pair.county, "admin", rows * 2)
+    compact = day.replace("-", "")
+    assert [r["case_no"] for r in by_town] == [f"T1-{compact}-{n:04d}" for n in (1, 2, 3)]
+    assert [r["case_no"] for r in by_county] == [f"T1-{compact}-C{n:04d}" for n in (1, 2)]
+
+    pair.town.start()
+    pair.wait_synced(30)
+    wait_for(lambda: _down_synced(pair), 30, "the township applying the county's cases")
+    numbers = sorted(r["case_no"] for r in by_town + by_county)
+    for node in (pair.county, pair.town):
+        assert sorted(n for n, in node.rows("SELECT case_no FROM cases WHERE hall_id = :h",
+                                            h=_t1(node))) == numbers
+    assert _t1_cases(pair, pair.town) == _t1_cases(pair, pair.county)
+    assert pair.county.scalar("SELECT last_error FROM sync_links WHERE peer = 'T1'") == ""
+    assert pair.town.scalar("SELECT last_error FROM sync_links WHERE peer = 'county'") == ""
+
+
 def _outbox(node: Node, target: str = "county") -> list[int]:
     return [seq for seq, in node.rows("SELECT seq FROM sync_outbox WHERE target = :t "
                                       "ORDER BY seq", t=target)]

@@ -1,0 +1,82 @@
+"""Case numbers: each node numbers a hall in a space of its own (service_hall.cases.numbering),
+so the county's numbers for a hall a township node serves never meet that node's."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from realtime.sync.county import register_node
+from service_hall import create_app
+from service_hall.cases.history_load import catalog_specs
+from service_hall.cases.operations import next_case_number
+from service_hall.catalog.models import Hall
+from service_hall.extensions import db
+from tests.casework import IMPORT_TODAY, freeze_today, seed_2026
+from tests.conftest import make_settings
+from tests.factories import bearer, token_for
+
+DAY = date(2026, 11, 20)
+
+
+@pytest.fixture()
+def halls(client, factory, monkeypatch):
+    """County C1; T1 runs a node (registered here), T2 does not."""
+    seed_2026()
+    freeze_today(monkeypatch, IMPORT_TODAY)
+    c1 = factory.hall("C1")
+    t1 = factory.hall("T1", "township", parent=c1, linked=True)
+    t2 = factory.hall("T2", "township", parent=c1, linked=True)
+    department = factory.department(c1, code="C1-D1")
+    factory.item(department, code="P5", prefix="A", kind="promise", promised=5, statutory=20,
+                 levels=("county", "township"))
+    factory.user("admin", "admin", c1)
+    register_node("T1")
+    db.session.commit()
+    return {"C1": c1, "T1": t1, "T2": t2, "admin": bearer(token_for(client, "admin"))}
+
+
+@contextmanager
+def township(code: str):
+    """The same database seen by a township node's application."""
+    db.session.close()
+    app = create_app(make_settings(role="township", node_code=code), TESTING=True)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+
+
+def test_the_county_marks_its_numbers_for_a_hall_a_township_node_serves(halls):
+    assert next_case_number(halls["C1"], DAY) == "C1-20261120-0001"
+    assert next_case_number(halls["T2"], DAY) == "T2-20261120-0001"  # no node: the county's
+    assert next_case_number(halls["T1"], DAY) == "T1-20261120-C0001"
+    assert next_case_number(halls["T1"], DAY) == "T1-20261120-C0002"
+    # The demo history seeded at the county numbers by the same rule.
+    assert {spec.code: spec.mark for spec in catalog_specs(halls["C1"])[0]} == {
+        "C1": "", "T1": "C", "T2": ""}
+    db.session.commit()
+
+
+def test_a_township_numbers_its_own_halls_plainly(halls):
+    day = date(2026, 11, 23)
+    with township("T1"):
+        own = db.session.scalars(select(Hall).where(Hall.code == "T1")).one()
+        county = db.session.scalars(select(Hall).where(Hall.code == "C1")).one()
+        assert next_case_number(own, day) == "T1-20261123-0001"
+        assert next_case_number(own, day) == "T1-20261123-0002"
+        # Not a hall it serves (its accounts never reach one): its own mark all the same.
+        assert next_case_number(county, day) == "C1-20261123-T1-0001"
+        db.session.rollback()
+
+
+def test_an_import_at_the_county_numbers_by_the_same_rule(client, halls):
+    rows = [{"item_code": "P5", "hall_code": code, "accepted_on": DAY.isoformat(),
+             "completed_on": "2026-11-26"} for code in ("T1", "C1", "T1")]
+    answer = client.post("/api/v1/cases/import", headers=halls["admin"], json=rows)
+    assert answer.status_code == 201, answer.get_json()
+    assert [row["case_no"] for row in answer.get_json()] == [
+        "T1-20261120-C0001", "C1-20261120-0001", "T1-20261120-C0002"]
