@@ -22,7 +22,6 @@ from service_hall.stats import rollup
 from service_hall.stats.models import CompletionDay, CompletionMonth
 from service_hall.stats.queries import completed_counts, periods
 from tests.casework import APPLICANT, IMPORT_TODAY, IMPORTED, freeze_today, seed_2026
-from tests.conftest import IS_POSTGRES
 from tests.factories import bearer, token_for
 from tests.stats.rollup_check import assert_matches, counted
 
@@ -246,7 +245,7 @@ def test_periods_read_whole_months_from_the_month_rows():
         (CompletionDay, date(2025, 1, 1), date(2025, 12, 31))]
 
 
-@pytest.mark.skipif(not IS_POSTGRES, reason="SQLite has one writer at a time")
+@pytest.mark.postgresql_only
 def test_concurrent_completions_of_one_hall_day_both_count(app, client, county, monkeypatch):
     """Two transactions complete cases of the same hall and day; the second to settle waits for
     the first (advisory lock) and counts both."""
