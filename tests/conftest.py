@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,21 @@ def make_settings(**overrides) -> Settings:
     for key, value in overrides.items():
         setattr(settings, key, value)
     return settings
+
+
+@contextmanager
+def as_township(code: str = "T1"):
+    """The test database seen by a township node's application, in its own app context (the
+    county's session is closed first: on SQLite it would hold the write lock)."""
+    from service_hall import create_app
+    from service_hall.extensions import db
+    db.session.close()
+    app = create_app(make_settings(role="township", node_code=code), TESTING=True)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,18 @@
 so the county's numbers for a hall a township node serves never meet that node's."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from realtime.sync.county import register_node
-from service_hall import create_app
 from service_hall.cases.history_load import catalog_specs
 from service_hall.cases.operations import next_case_number
 from service_hall.catalog.models import Hall
 from service_hall.extensions import db
 from tests.casework import IMPORT_TODAY, freeze_today, seed_2026
-from tests.conftest import make_settings
+from tests.conftest import as_township
 from tests.factories import bearer, token_for
 
 DAY = date(2026, 11, 20)
@@ -38,16 +36,6 @@ def halls(client, factory, monkeypatch):
     return {"C1": c1, "T1": t1, "T2": t2, "admin": bearer(token_for(client, "admin"))}
 
 
-@contextmanager
-def township(code: str):
-    """The same database seen by a township node's application."""
-    db.session.close()
-    app = create_app(make_settings(role="township", node_code=code), TESTING=True)
-    with app.app_context():
-        try:
-            yield app
-        finally:
-            db.session.remove()
 
 
 def test_the_county_marks_its_numbers_for_a_hall_a_township_node_serves(halls):
@@ -63,7 +51,7 @@ def test_the_county_marks_its_numbers_for_a_hall_a_township_node_serves(halls):
 
 def test_a_township_numbers_its_own_halls_plainly(halls):
     day = date(2026, 11, 23)
-    with township("T1"):
+    with as_township("T1"):
         own = db.session.scalars(select(Hall).where(Hall.code == "T1")).one()
         county = db.session.scalars(select(Hall).where(Hall.code == "C1")).one()
         assert next_case_number(own, day) == "T1-20261123-0001"

@@ -1,18 +1,16 @@
 """Changes of synced models are written to the outbox in the same transaction, and routed."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 from sqlalchemy import select
 
 from kiosks.operations import issue_ticket, rollover
 from realtime.sync.county import register_node
 from realtime.sync.models import OutboxEntry
-from service_hall import create_app
 from service_hall.auth.actor import SYSTEM
 from service_hall.clock import now, service_day
 from service_hall.extensions import db
-from tests.conftest import make_settings
+from tests.conftest import as_township
 from windows.models import Window
 
 
@@ -25,17 +23,6 @@ def _catalog(factory):
     return county, t1, t2, department, item
 
 
-@contextmanager
-def township(code="T1"):
-    """The same database seen by a township node's application (the county's session is closed
-    first: on SQLite it would hold the write lock)."""
-    db.session.close()
-    app = create_app(make_settings(role="township", node_code=code), TESTING=True)
-    with app.app_context():
-        try:
-            yield app
-        finally:
-            db.session.remove()
 
 
 def _entries(target):
@@ -54,7 +41,7 @@ def test_township_change_enters_the_outbox_with_its_transaction(app, factory):
     county, t1, _t2, department, item = _catalog(factory)
     factory.window(t1, 1, [item], department)
     ids = (county.id, t1.id, item.id)
-    with township("T1"):
+    with as_township("T1"):
         from service_hall.catalog.models import Hall, ServiceItem
         hall = db.session.get(Hall, ids[1])
         local_item = db.session.get(ServiceItem, ids[2])
@@ -84,7 +71,7 @@ def test_bulk_update_of_synced_rows_is_captured(app, factory):
     _county, t1, _t2, department, item = _catalog(factory)
     window = factory.window(t1, 1, [item], department)
     ids = (t1.id, item.id, window.id)
-    with township("T1"):
+    with as_township("T1"):
         from datetime import timedelta
 
         from service_hall.catalog.models import Hall, ServiceItem
@@ -242,7 +229,7 @@ def test_cases_and_their_holds_sync_by_marking_the_models(app, factory):
                     status="on_hold", kind="promise", promised_days=5,
                     accepted_on=date(2026, 11, 2), due_on=date(2026, 11, 9))
 
-    with township("T1"):
+    with as_township("T1"):
         case = new_case(ids[0], "T1-20261102-001")
         db.session.add(case)
         db.session.add(CaseHold(case=case, kind="materials", reason="缺身份证复印件",
