@@ -18,8 +18,8 @@ from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import Hold, WorkingCalendar, light, outcome
 from service_hall.cases.models import Case, CaseCounter, CaseHold
-from service_hall.cases.numbering import case_number, number_mark
-from service_hall.cases.operations import promised_days
+from service_hall.cases.numbering import case_number, number_mark, taken_numbers
+from service_hall.cases.operations import next_case_number, promised_days
 from service_hall.catalog.models import Department, Hall, ServiceItem
 from service_hall.db import insert_for, new_id
 from service_hall.errors import ApiError
@@ -136,13 +136,12 @@ def import_cases(rows: list[dict], *, actor: Actor, cal: WorkingCalendar, today:
         raise ApiError(status, "import_rejected",
                        f"{len(errors)} 行有错误，未导入任何办件 ({len(errors)} rows have errors; "
                        "nothing was imported)", details=errors[:MAX_REPORTED_ERRORS])
-    serials = _reserve_case_numbers(computed)
-    marks = {hall.id: number_mark(db.session, hall.id) for hall, _, _ in computed}
+    numbers = _case_numbers(computed)
     case_rows, hold_rows, answer = [], [], []
     for n, (hall, item, values) in enumerate(computed):
         holds = values.pop("_holds")
         case_id = new_id()
-        case_no = case_number(hall, values["accepted_on"], serials[n], marks[hall.id])
+        case_no = numbers[n]
         case_rows.append({**values, "id": case_id, "case_no": case_no, "hall_id": hall.id,
                           "department_id": item.department_id, "item_id": item.id,
                           "warned_level": 0, "reject_reason": "", "imported": True})
@@ -166,6 +165,25 @@ def import_cases(rows: list[dict], *, actor: Actor, cal: WorkingCalendar, today:
     audit(actor, "case.import", "case_import", uuid.uuid4(),
           details={"rows": len(case_rows), "halls": sorted({h.code for h, _, _ in computed})})
     return answer
+
+
+def _case_numbers(computed: list) -> list[str]:
+    """The batch's numbers from its reserved serials; one a case of the hall already has (the
+    counter was behind, see ``cases.numbering``) is replaced by the next free one."""
+    serials = _reserve_case_numbers(computed)
+    marks = {hall.id: number_mark(db.session, hall.id) for hall, _, _ in computed}
+    numbers = [case_number(hall, values["accepted_on"], serials[n], marks[hall.id])
+               for n, (hall, _, values) in enumerate(computed)]
+    by_hall: dict = defaultdict(list)
+    for n, (hall, _, _) in enumerate(computed):
+        by_hall[hall.id].append(n)
+    for hall_id, members in by_hall.items():
+        taken = taken_numbers(db.session, hall_id, [numbers[n] for n in members])
+        for n in members:
+            if numbers[n] in taken:
+                hall, _, values = computed[n]
+                numbers[n] = next_case_number(hall, values["accepted_on"])
+    return numbers
 
 
 def _reserve_case_numbers(computed: list) -> list[int]:

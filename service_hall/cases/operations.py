@@ -17,7 +17,7 @@ from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import WorkingCalendar, light, outcome
 from service_hall.cases.models import HOLD_KINDS, LIGHT_LEVELS, OPEN_STATUSES, Case, CaseCounter, CaseHold
-from service_hall.cases.numbering import case_number, number_mark
+from service_hall.cases.numbering import case_number, number_mark, taken_numbers
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.db import bump_counter, utcnow
 from service_hall.errors import conflict, forbidden, unprocessable
@@ -26,9 +26,14 @@ from windows.models import Window
 
 
 def next_case_number(hall: Hall, day: date) -> str:
-    """The next number of ``hall`` on ``day``, in this node's number space for the hall."""
-    serial = bump_counter(db.session, CaseCounter, {"hall_id": hall.id, "day": day})
-    return case_number(hall, day, serial, number_mark(db.session, hall.id))
+    """The next free number of ``hall`` on ``day``, in this node's number space for the hall
+    (serials some case of the hall already has are skipped: see ``cases.numbering``)."""
+    mark = number_mark(db.session, hall.id)
+    while True:
+        serial = bump_counter(db.session, CaseCounter, {"hall_id": hall.id, "day": day})
+        number = case_number(hall, day, serial, mark)
+        if not taken_numbers(db.session, hall.id, [number]):
+            return number
 
 
 def promised_days(item: ServiceItem) -> int:
