@@ -14,7 +14,8 @@ from realtime.sync.statements import UncapturedWrite
 from service_hall.cases.models import Case, CaseHold
 from service_hall.db import insert_for
 from service_hall.extensions import db
-from tests.sync.test_capture import _catalog, _entries, township
+from tests.conftest import as_township
+from tests.sync.test_capture import _catalog, _entries
 from windows.models import Window, window_items
 
 
@@ -34,7 +35,7 @@ def _changes(target: str, table: str) -> dict:
 def test_a_township_core_insert_of_cases_and_holds_goes_up_in_one_entry(app, factory):
     _county, t1, _t2, department, item = _catalog(factory)
     ids = (t1.id, department.id, item.id)
-    with township("T1"):
+    with as_township("T1"):
         rows = [_case_row(*ids, f"T1-20260213-{n:04d}") for n in range(1, 4)]
         holds = [{"id": uuid.uuid4(), "case_id": rows[0]["id"], "kind": "materials",
                   "reason": "导入", "start_on": date(2026, 2, 16), "end_on": date(2026, 2, 17),
