@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kiosks.api import ticket_by_track_token, track_json
-from kiosks.qr import qr_png, qr_svg
 from realtime.models import Event
 from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import hall_by_code, offered_items
 from service_hall.clock import local
 from service_hall.errors import ApiError
 from service_hall.extensions import db
+from service_hall.qrcodes import qr_png, qr_svg
 from windows.operations import NO_SHOW_NOTICE
 
 bp = Blueprint("kiosks", __name__, template_folder="templates", static_folder="static",
@@ -90,7 +90,7 @@ def track_page(token: str):
 @bp.route("/t/<token>/qr.svg")
 def ticket_qr(token: str):
     page_ticket(token)
-    svg = qr_svg(url_for("kiosks.track_page", token=token, _external=True))
+    svg = qr_svg(url_for("kiosks.track_page", token=token, _external=True), border=2)
     return Response(svg, mimetype="image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})
 
@@ -98,7 +98,7 @@ def ticket_qr(token: str):
 @bp.route("/t/<token>/qr.png")
 def ticket_qr_png(token: str):
     page_ticket(token)
-    png = qr_png(url_for("kiosks.track_page", token=token, _external=True))
+    png = qr_png(url_for("kiosks.track_page", token=token, _external=True), border=2)
     return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
 
