@@ -5,7 +5,7 @@ import functools
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosks.models import OPEN_STATUSES, IdempotencyKey, Ticket, TicketCounter
@@ -15,7 +15,7 @@ from service_hall.auth.actor import Actor
 from service_hall.caching import ProcessCache, process_cache, register
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.clock import service_day
-from service_hall.db import bump_counter, new_id
+from service_hall.db import bump_counter, new_id, param
 from service_hall.errors import ApiError, conflict
 from service_hall.extensions import db
 from windows.models import Window, window_items
@@ -49,7 +49,7 @@ def _claim_idempotency_key(hall: Hall, key: str, now: datetime, ticket_id) -> Ti
 def _claim_statement(dialect: str):
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (insert(IdempotencyKey)
-            .values({column.key: _param(column) for column in (
+            .values({column.key: param(column) for column in (
                 IdempotencyKey.hall_id, IdempotencyKey.key, IdempotencyKey.created_at,
                 IdempotencyKey.ticket_id)})
             .on_conflict_do_nothing().returning(IdempotencyKey.key))
@@ -107,17 +107,13 @@ def _ahead_of(queue_at):
     return or_(Ticket.queue_at < queue_at, Ticket.transferred_in.is_(True))
 
 
-def _param(column):
-    return bindparam(column.key, type_=column.type)
-
-
 _QUEUE_COUNTS = (   # built once: it runs for every ticket issued
     select(func.count(), func.coalesce(func.sum(case(
-        (_ahead_of(_param(Ticket.queue_at)), 1), else_=0)), 0))
-    .where(Ticket.hall_id == _param(Ticket.hall_id),
-           Ticket.service_day == _param(Ticket.service_day),
-           Ticket.item_id == _param(Ticket.item_id), Ticket.status == "waiting",
-           Ticket.id != _param(Ticket.id)))
+        (_ahead_of(param(Ticket.queue_at)), 1), else_=0)), 0))
+    .where(Ticket.hall_id == param(Ticket.hall_id),
+           Ticket.service_day == param(Ticket.service_day),
+           Ticket.item_id == param(Ticket.item_id), Ticket.status == "waiting",
+           Ticket.id != param(Ticket.id)))
 
 
 def _queue_counts(ticket: Ticket) -> tuple[int, int]:

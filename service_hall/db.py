@@ -61,14 +61,20 @@ def bump_counter(session, model, keys: dict, *, by: int = 1) -> int:
     return session.execute(stmt, {**keys, "by": by}).scalar_one()
 
 
+def param(column, name: str | None = None):
+    """A bind parameter typed like ``column`` (named after it unless ``name`` is given), for
+    statements built once and executed with values (the hot paths)."""
+    return bindparam(name or column.key, type_=column.type)
+
+
 @functools.lru_cache(maxsize=None)
 def _bump_statement(dialect: str, model, key_names: tuple[str, ...]):
     """Built once per counter table and dialect (a hot path: every ticket and event)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = model.__table__.c
-    by = bindparam("by", type_=columns.value.type)
+    by = param(columns.value, "by")
     return (insert(model)
-            .values({**{name: bindparam(name, type_=columns[name].type) for name in key_names},
+            .values({**{name: param(columns[name]) for name in key_names},
                      "value": by})
             .on_conflict_do_update(index_elements=list(key_names),
                                    set_={"value": model.value + by})

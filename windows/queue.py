@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, false, func, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 
 from kiosks.models import Ticket
 from service_hall.clock import service_day
-from service_hall.db import lock_rows
+from service_hall.db import lock_rows, param
 from service_hall.extensions import db
 from windows.models import Window, window_items
 
@@ -58,24 +58,20 @@ def advance_cycle(cycle: int, taken: str, ratio: tuple[int, int]) -> int:
     return cycle % n
 
 
-def _param(name: str, column):
-    return bindparam(name, type_=column.type)
-
-
 def _candidates():
     """Waiting tickets a window may call; parameters ``hall_id``, ``day``, ``window_id``,
     ``now``."""
     served = select(window_items.c.item_id).where(
-        window_items.c.window_id == _param("window_id", Window.id))
-    now = _param("now", Ticket.queue_at)
+        window_items.c.window_id == param(Window.id, "window_id"))
+    now = param(Ticket.queue_at, "now")
     return (
         select(Ticket)
         .where(
-            Ticket.hall_id == _param("hall_id", Ticket.hall_id),
-            Ticket.service_day == _param("day", Ticket.service_day),
+            Ticket.hall_id == param(Ticket.hall_id, "hall_id"),
+            Ticket.service_day == param(Ticket.service_day, "day"),
             Ticket.status == "waiting",
             or_(and_(Ticket.target_window_id.is_(None), Ticket.item_id.in_(served)),
-                Ticket.target_window_id == _param("window_id", Window.id)),
+                Ticket.target_window_id == param(Window.id, "window_id")),
             or_(Ticket.appointment_at.is_(None), Ticket.appointment_at <= now),
         )
         .order_by(Ticket.queue_at, Ticket.issued_at, Ticket.id)
