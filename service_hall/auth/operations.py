@@ -93,14 +93,14 @@ def _actor_for_user_token(token: str, *, secret: str, hours: int) -> Actor | Non
         user_id, generation = uuid.UUID(payload["u"]), payload.get("g")
     except (BadSignature, SignatureExpired, KeyError, ValueError, TypeError, AttributeError):
         return None
+    if not isinstance(generation, int):
+        return None
 
     def load() -> Actor | None:
         user = db.session.get(User, user_id, options=[joinedload(User.hall)])
         if user is None or not user.active or user.token_generation != generation:
             return None
         return actor_for_user(user)
-    if not isinstance(generation, int):
-        return None
     return actor_cache().get(db.session, ("user", user_id, generation), load)
 
 
@@ -112,9 +112,9 @@ def new_device_token() -> str:
     return DEVICE_PREFIX + secrets.token_urlsafe(32)
 
 
-def device_from_token(token: str) -> Device | None:
+def _device_by_hash(token_hash: str) -> Device | None:
     device = db.session.scalars(
-        select(Device).where(Device.token_hash == hash_device_token(token))
+        select(Device).where(Device.token_hash == token_hash)
         .options(joinedload(Device.hall))).first()
     if device is None or not device.active:
         return None
@@ -125,10 +125,12 @@ def device_from_token(token: str) -> Device | None:
 def _actor_for_device_token(token: str) -> Actor | None:
     """Known, active devices are cached by token hash; unknown tokens are not (a flood of
     made-up tokens must not fill the cache)."""
+    token_hash = hash_device_token(token)
+
     def load() -> Actor | None:
-        device = device_from_token(token)
+        device = _device_by_hash(token_hash)
         return actor_for_device(device) if device is not None else None
-    return actor_cache().get(db.session, ("device", hash_device_token(token)), load,
+    return actor_cache().get(db.session, ("device", token_hash), load,
                              keep=lambda actor: actor is not None)
 
 
