@@ -17,12 +17,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
 
-from bench import loadgen
+from bench import loadgen, raw_ticket
 from bench.common import (COUNTY, DEFAULT_PG, DEFAULT_REDIS, SECRET, kiosk_token, plain_pg_url,
                           recreate_pg, seed, sqlite_url, verdict, write_section)
 from bench.procstat import Meter
@@ -32,6 +32,7 @@ TARGET_RATE = 1000
 TARGET_P99_MS = 50
 OPEN_RATE = 500
 MODEST_RATE = 20    # 72,000 tickets an hour: far above a county hall's peak, within this machine
+CEILING = "bare Flask + psycopg"
 PG_POOL = {"db_pool_size": "8", "db_max_overflow": "4"}   # 24 connections for 2 processes
 
 
@@ -160,37 +161,13 @@ def run_open(base: str, kiosks: list[Kiosk], pids: list[int], *, rate: float, se
 
 # --- the same INSERTs through psycopg alone ---------------------------------------------------
 
-RAW_SQL = [
-    "INSERT INTO idempotency_keys (hall_id, key, created_at) VALUES (%(hall)s, %(key)s, %(now)s) "
-    "ON CONFLICT DO NOTHING RETURNING key",
-    "INSERT INTO ticket_counters (hall_id, key, day, value) VALUES (%(hall)s, %(counter)s, %(day)s, 1) "
-    "ON CONFLICT (hall_id, key, day) DO UPDATE SET value = ticket_counters.value + 1 RETURNING value",
-    "INSERT INTO tickets (id, hall_id, service_day, number, item_id, status, green_channel, "
-    "transferred_in, queue_at, issued_at, call_count, reactivated, track_token, "
-    "issued_by_device_id) VALUES (%(id)s, %(hall)s, %(day)s, %(number)s, %(item)s, 'waiting', "
-    "%(green)s, false, %(now)s, %(now)s, 0, false, %(token)s, %(device)s)",
-    "UPDATE idempotency_keys SET ticket_id = %(id)s WHERE hall_id = %(hall)s AND key = %(key)s",
-    "INSERT INTO audit_log (id, at, hall_id, actor_device_id, actor_label, action, record_type, "
-    "record_id, to_state, details) VALUES (%(audit)s, %(now)s, %(hall)s, %(device)s, 'kiosk:bench', "
-    "'ticket.issue', 'ticket', %(id)s, 'waiting', %(details)s)",
-    "INSERT INTO event_counters (hall_id, value) VALUES (%(hall)s, 1) ON CONFLICT (hall_id) "
-    "DO UPDATE SET value = event_counters.value + 1 RETURNING value",
-    "INSERT INTO events (id, hall_id, hall_code, seq, type, at, audience, data, track_token) "
-    "VALUES (%(event)s, %(hall)s, %(code)s, %(seq)s, 'ticket.issued', %(now)s, 'public', "
-    "%(data)s, %(token)s)",
-]
-
-
 def raw_inserts(database_url: str, *, concurrency: int, seconds: float,
                 halls: tuple[str, ...] = (COUNTY,)) -> dict:
     """One transaction per ticket with the statements the app runs, from ``concurrency``
     threads, each on its own connection, spread over ``halls``."""
     url = plain_pg_url(database_url)
     with psycopg.connect(url) as conn:
-        hall_ids = {code: conn.execute("SELECT id FROM halls WHERE code = %s", (code,)).fetchone()[0]
-                    for code in halls}
-        items = conn.execute("SELECT id, code, prefix FROM service_items").fetchall()
-        device = conn.execute("SELECT id FROM devices WHERE kind = 'kiosk' LIMIT 1").fetchone()[0]
+        hall_ids, items, device = raw_ticket.catalog(conn)
     day = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     stop_at = time.perf_counter() + seconds
     latencies: list[float] = []
@@ -199,30 +176,13 @@ def raw_inserts(database_url: str, *, concurrency: int, seconds: float,
     def worker(n: int) -> None:
         rng = random.Random(n)
         done = []
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:   # each ticket its own transaction
             while time.perf_counter() < stop_at:
-                item_id, code, prefix = rng.choice(items)
                 hall_code = rng.choice(halls)
-                green = rng.random() < 0.1
-                prefix = "V" if green else prefix
-                now = datetime.now(timezone.utc)
-                params = {"hall": hall_ids[hall_code], "key": f"raw-{uuid.uuid4().hex}", "now": now, "day": day,
-                          "counter": f"no:{prefix}", "id": uuid.uuid4(), "item": item_id,
-                          "green": green, "token": uuid.uuid4().hex[:22], "device": device,
-                          "audit": uuid.uuid4(), "event": uuid.uuid4(), "code": hall_code}
                 started = time.perf_counter()
-                with conn.transaction():
-                    cur = conn.cursor()
-                    cur.execute(RAW_SQL[0], params)
-                    serial = cur.execute(RAW_SQL[1], params).fetchone()[0]
-                    params["number"] = f"{prefix}{serial:03d}"
-                    cur.execute(RAW_SQL[2], params)
-                    cur.execute(RAW_SQL[3], params)
-                    params["details"] = json.dumps({"number": params["number"], "item": code})
-                    cur.execute(RAW_SQL[4], params)
-                    params["seq"] = cur.execute(RAW_SQL[5], params).fetchone()[0]
-                    params["data"] = json.dumps({"number": params["number"], "item_code": code})
-                    cur.execute(RAW_SQL[6], params)
+                raw_ticket.issue(conn, hall_id=hall_ids[hall_code], hall_code=hall_code,
+                                 item=rng.choice(items), green=rng.random() < 0.1,
+                                 device=device, day=day)
                 done.append(time.perf_counter() - started)
         with lock:
             latencies.extend(done)
@@ -306,6 +266,17 @@ def main() -> None:
         rows.append(run_closed(stack.url, halls, pids, concurrency=max(levels), seconds=seconds,
                                label=many))
         rows.append(run_open(stack.url, halls, pids, rate=OPEN_RATE, seconds=seconds, label=many))
+    print("The stack's ceiling: the same INSERTs from a bare Flask view (bench/bare_server.py):",
+          flush=True)
+    with Stack(args.database_url, None, processes=2, wsgi_app="bench.bare_server:app",
+               migrate=False, extra_env=PG_POOL) as bare:
+        pids = bare.gunicorn_pids
+        rows.append(run_closed(bare.url, county, pids, concurrency=max(levels), seconds=seconds,
+                               label=CEILING))
+        rows.append(run_closed(bare.url, halls, pids, concurrency=max(levels), seconds=seconds,
+                               label=f"{CEILING}, {len(halls)} halls"))
+        rows.append(run_open(bare.url, county, pids, rate=OPEN_RATE, seconds=seconds,
+                             label=CEILING))
     raw = raw_inserts(args.database_url, concurrency=max(levels), seconds=seconds)
     raw_many = raw_inserts(args.database_url, concurrency=max(levels), seconds=seconds,
                            halls=tuple(k.hall for k in halls))

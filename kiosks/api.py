@@ -1,7 +1,6 @@
 """Ticket API: issue (kiosk, clerk, agent), track (anyone), list, cancel, reactivate (staff)."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 
 from flask import current_app, jsonify, request, url_for
@@ -13,7 +12,6 @@ from kiosks.operations import cancel_ticket, estimated_wait_minutes, issue_ticke
 from kiosks.printing import TicketSlip, print_slip
 from service_hall.api import endpoint, get_in_scope, require_scope
 from service_hall.auth.actor import Actor
-from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import hall_by_code, offered_item
 from service_hall.clock import local, now, service_day
 from service_hall.errors import bad_request, forbidden, not_found
