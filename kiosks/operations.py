@@ -15,7 +15,7 @@ from service_hall.auth.actor import Actor
 from service_hall.caching import ProcessCache, process_cache, register
 from service_hall.catalog.models import Hall, ServiceItem
 from service_hall.clock import service_day
-from service_hall.db import bump_counter, new_id, param
+from service_hall.db import bump_counter, execute_direct, new_id, param
 from service_hall.errors import ApiError, conflict
 from service_hall.extensions import db
 from windows.models import Window, window_items
@@ -33,7 +33,7 @@ def format_number(prefix: str, serial: int) -> str:
 def _claim_idempotency_key(hall: Hall, key: str, now: datetime, ticket_id) -> Ticket | None:
     """Insert the key first, naming the ticket this transaction will issue; if another request
     holds it (even uncommitted), wait for it and return the ticket it issued."""
-    claimed = db.session.execute(_claim_statement(db.session.get_bind().dialect.name), {
+    claimed = execute_direct(db.session, _claim_statement(db.session.get_bind().dialect.name), {
         "hall_id": hall.id, "key": key, "created_at": now, "ticket_id": ticket_id}).first()
     if claimed is not None:
         return None
@@ -118,7 +118,7 @@ _QUEUE_COUNTS = (   # built once: it runs for every ticket issued
 
 def _queue_counts(ticket: Ticket) -> tuple[int, int]:
     """One scan of the item's waiting queue: (waiting including this ticket, waiting ahead)."""
-    waiting, ahead = db.session.execute(_QUEUE_COUNTS, {
+    waiting, ahead = execute_direct(db.session, _QUEUE_COUNTS, {
         "hall_id": ticket.hall_id, "service_day": ticket.service_day, "item_id": ticket.item_id,
         "id": ticket.id, "queue_at": ticket.queue_at}).one()
     return waiting + 1, ahead

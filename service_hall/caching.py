@@ -16,6 +16,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from service_hall.db import watches_statements
+
 _KEY = "service_hall.process_caches"
 _CHANGED = "service_hall.cache_tables_changed"
 _MISS = object()
@@ -56,11 +58,16 @@ class ProcessCache:
         return value
 
 
+_WATCHED: set[str] = set()   # every registered cache's tables (see db.execute_direct)
+watches_statements(_WATCHED.__contains__)
+
+
 def register(app, cache: ProcessCache) -> ProcessCache:
     limit = app.config["SERVICE_HALL"].cache_seconds
     if limit is not None:
         cache.ttl = min(cache.ttl, limit)
     app.extensions.setdefault(_KEY, {})[cache.name] = cache
+    _WATCHED.update(cache.tables)
     return cache
 
 

@@ -29,7 +29,7 @@ from realtime.sync import parts
 from realtime.sync.models import UPSTREAM, OutboxCounter, OutboxEntry, SyncLink
 from realtime.sync.registry import SyncedModel, serialize, spec_for, spec_for_table, to_wire
 from service_hall.catalog.models import Hall
-from service_hall.db import bump_counter, utcnow
+from service_hall.db import bump_counter, execute_direct, utcnow
 
 log = logging.getLogger(__name__)
 CONFIG_KEY = "service_hall.sync"
@@ -231,10 +231,12 @@ def bump_topology(session: Session) -> None:
     session.info[TOPOLOGY_CHANGED] = True  # uncommitted: not cacheable in this transaction
 
 
+_TOPOLOGY_VERSION = select(OutboxCounter.value).where(OutboxCounter.target == TOPOLOGY)
+
+
 def _topology(session: Session, node: str | None) -> tuple[list[str], dict]:
     """(active peers, hall id -> node code), cached per database until the topology changes."""
-    version = session.execute(select(OutboxCounter.value)
-                              .where(OutboxCounter.target == TOPOLOGY)).scalar() or 0
+    version = execute_direct(session, _TOPOLOGY_VERSION).scalar() or 0
     key = (str(session.get_bind().url), node)
     cacheable = not session.info.get(TOPOLOGY_CHANGED)
     cached = _topology_cache.get(key)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable
 
-from sqlalchemy import Column, Table, null, select
+from sqlalchemy import Column, Table, event, null, select
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import Mapper, configure_mappers
 
@@ -98,7 +98,13 @@ _models: dict[str, SyncedModel] = {}
 _by_class: dict[type, SyncedModel] = {}
 _owners: dict[str, list[tuple[SyncedModel, Collection]]] = {}  # association table -> owners
 _appliers: dict[str, Callable] = {}
-_seen_mappers = -1
+_stale = True   # a mapper was made since the last _build (checked on every synced write)
+
+
+@event.listens_for(Mapper, "instrument_class")
+def _new_mapper(mapper, cls) -> None:
+    global _stale
+    _stale = True
 
 
 def register_applier(table: str, applier: Callable) -> None:
@@ -109,11 +115,11 @@ def register_applier(table: str, applier: Callable) -> None:
 
 
 def _build() -> None:
-    global _seen_mappers
-    mappers = list(db.Model.registry.mappers)
-    if len(mappers) == _seen_mappers:
+    global _stale
+    if not _stale:
         return
     configure_mappers()
+    mappers = list(db.Model.registry.mappers)
     order = {table.name: i for i, table in enumerate(db.metadata.sorted_tables)}
     _models.clear()
     _by_class.clear()
@@ -168,7 +174,7 @@ def _build() -> None:
         _by_class[cls] = spec
         for coll in spec.collections:
             _owners.setdefault(coll.secondary.name, []).append((spec, coll))
-    _seen_mappers = len(mappers)
+    _stale = False
 
 
 def synced_models() -> list[SyncedModel]:

@@ -22,10 +22,15 @@ from sqlalchemy.orm import Session
 from realtime.sync import capture
 from realtime.sync.registry import (Collection, SyncedModel, collection_owners, from_wire,
                                     hall_expression, spec_for_table)
+from service_hall.db import watches_statements
 
 
 class UncapturedWrite(RuntimeError):
     """A write to a synced table that township sync could not follow: refused."""
+
+
+watches_statements(lambda table: spec_for_table(table) is not None
+                   or bool(collection_owners(table)))
 
 
 @sa_event.listens_for(Session, "do_orm_execute")

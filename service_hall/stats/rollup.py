@@ -52,6 +52,7 @@ from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql.functions import FunctionElement
 
 from service_hall.cases.models import Case
+from service_hall.db import watches_statements
 from service_hall.stats.models import NO_WINDOW, CompletionDay, CompletionMonth
 
 PENDING = "service_hall.stats.rollup_pending"  # session.info: hall id -> set of days
@@ -139,6 +140,9 @@ def _days_of(session: Session, where) -> dict:
     """id -> (hall id, completion day) of the cases matching ``where``, read before a change."""
     return {row[0]: (row[1], row[2]) for row in session.connection().execute(
         select(CASES.c.id, CASES.c.hall_id, CASES.c.completed_on).where(where))}
+
+
+watches_statements(lambda table: table == CASES.name)
 
 
 @event.listens_for(Session, "do_orm_execute")
