@@ -292,6 +292,8 @@ def main() -> None:
                     and r["mode"] == f"{OPEN_RATE}/s offered")
     open_many = next(r for r in rows if r["label"] == many and r["mode"] == f"{OPEN_RATE}/s offered")
     modest = next(r for r in rows if r["mode"] == f"{MODEST_RATE}/s offered")
+    ceiling = next(r for r in rows if r["label"] == CEILING and "clients" in r["mode"])
+    ceiling_many = next(r for r in rows if r["label"] == f"{CEILING}, {len(halls)} halls")
 
     def vs_raw(rate: float, raw_row: dict) -> str:
         return (f"{raw_row['rate']:,.0f} tickets/s (p50 {raw_row['p50']:.1f} ms, p99 "
@@ -306,6 +308,11 @@ def main() -> None:
         f"({open_many['rate']:,.0f}/s achieved) (target ≤ {TARGET_P99_MS} ms: "
         f"{verdict(min(open_row['p99'], open_many['p99']), TARGET_P99_MS, higher_is_better=False)}"
         f"); at {MODEST_RATE}/s offered: p50 {modest['p50']:.1f} ms, p99 {modest['p99']:.1f} ms",
+        f"- the stack's ceiling, the same INSERTs from a bare Flask view (no ORM, no checks) on "
+        f"the same nginx + 2 gunicorn gevent processes, {max(levels)} clients: one hall "
+        f"**{ceiling['rate']:,.0f}/s**, {len(halls)} halls **{ceiling_many['rate']:,.0f}/s**; "
+        f"end-to-end / ceiling = **{best / ceiling['rate']:.2f}** and "
+        f"**{best_many / ceiling_many['rate']:.2f}**",
         f"- raw psycopg, same statements, {raw['concurrency']} connections, one hall: "
         + vs_raw(best, raw),
         f"- raw psycopg, same statements, {raw_many['concurrency']} connections, "
