@@ -43,11 +43,9 @@ def assert_acts_for(actor: Actor, window: Window) -> None:
 
 def _ticket_event(window: Window, ticket: Ticket, type_: str, *, track_token: str | None = None,
                   **extra) -> None:
-    hall = hall_by_id(window.hall_id)
     data = {"number": ticket.number, "window_number": window.number,
-            "item_code": item_by_id(ticket.item_id, hall=hall).code, "status": ticket.status,
-            **extra}
-    record_event(db.session, hall, type_, data, window_code=window.code,
+            "item_code": item_by_id(ticket.item_id).code, "status": ticket.status, **extra}
+    record_event(db.session, hall_by_id(window.hall_id), type_, data, window_code=window.code,
                  track_token=track_token or ticket.track_token)
 
 

@@ -40,43 +40,26 @@ class CatalogCache(ProcessCache):
             return loaded[0]
         return session.merge(cached, load=False) if cached is not None else None
 
-    def _offered(self, session: Session, hall: Hall,
-                 load_all: Callable[[], list[ServiceItem]]) -> tuple[dict, dict, bool]:
-        """(code → item, id → item) of the items ``hall`` offers, loaded and cached together
-        (one query per hall, not one per item), and whether this request just loaded them (then
-        they are this session's objects, else detached copies)."""
-        loaded: list[list[ServiceItem]] = []
-
-        def detached():
-            rows = list(load_all())
-            loaded.append(rows)
-            copies = [_detached_copy(item) for item in rows]
-            return {item.code: item for item in copies}, {item.id: item for item in copies}
-
-        by_code, by_id = self.get(session, ("offered", hall.id), detached)
-        if loaded:
-            rows = loaded[0]
-            return {item.code: item for item in rows}, {item.id: item for item in rows}, True
-        return by_code, by_id, False
-
     def offered(self, session: Session, hall: Hall, code: str,
                 load_one: Callable[[], ServiceItem | None],
                 load_all: Callable[[], list[ServiceItem]]) -> ServiceItem | None:
-        """The item ``code`` among those ``hall`` offers; ``load_one()`` when the cache is off."""
+        """The item ``code`` among those ``load_all()`` returns for ``hall``: all of a hall's
+        items are loaded and cached together (one query per hall, not one per item);
+        ``load_one()`` when the cache is off."""
         if self.ttl <= 0:
             return load_one()
-        by_code, _, fresh = self._offered(session, hall, load_all)
-        item = by_code.get(code)
-        return item if fresh or item is None else session.merge(item, load=False)
+        loaded: list[dict] = []
 
-    def offered_by_id(self, session: Session, hall: Hall, item_id,
-                      load_all: Callable[[], list[ServiceItem]]) -> ServiceItem | None:
-        """The item with that id if ``hall`` offers it, else None (also when the cache is off)."""
-        if self.ttl <= 0:
-            return None
-        _, by_id, fresh = self._offered(session, hall, load_all)
-        item = by_id.get(item_id)
-        return item if fresh or item is None else session.merge(item, load=False)
+        def detached():
+            rows = {item.code: item for item in load_all()}
+            loaded.append(rows)
+            return {code: _detached_copy(item) for code, item in rows.items()}
+
+        items = self.get(session, ("offered", hall.id), detached)
+        if loaded:                       # loaded by this request: already in its session
+            return loaded[0].get(code)
+        cached = items.get(code)
+        return session.merge(cached, load=False) if cached is not None else None
 
     def hall(self, session: Session, code: str, load: Callable[[], Hall | None]) -> Hall | None:
         return self._row(session, ("hall", code), load)

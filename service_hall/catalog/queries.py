@@ -32,14 +32,9 @@ def hall_by_id(hall_id) -> Hall:
         db.session, hall_id, lambda: db.session.get(Hall, hall_id)))
 
 
-def item_by_id(item_id, *, hall: Hall | None = None) -> ServiceItem:
-    """An item (with its department) from the catalog cache, held like :func:`hall_by_id`;
-    with ``hall``, from the items that hall offers (cached together) when it offers it."""
+def item_by_id(item_id) -> ServiceItem:
+    """An item (with its department) from the catalog cache, held like :func:`hall_by_id`."""
     from service_hall.catalog.cache import catalog_cache
-    if hall is not None:
-        item = catalog_cache().offered_by_id(db.session, hall, item_id, lambda: offered_items(hall))
-        if item is not None:
-            return keep_loaded(db.session, item)
     return keep_loaded(db.session, catalog_cache().item_by_id(
         db.session, item_id, lambda: db.session.get(
             ServiceItem, item_id, options=[joinedload(ServiceItem.department)])))

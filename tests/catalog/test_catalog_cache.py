@@ -76,26 +76,3 @@ def test_one_catalog_read_serves_every_item_of_the_hall(app, client, factory):
             event.remove(db.engine, "before_cursor_execute", listener)
         assert answer.status_code == 201 and answer.get_json()["item_code"] == code
         assert not any("FROM service_items" in s for s in seen)
-
-
-def test_calling_reads_no_catalog_row_for_items_the_hall_offers(app, client, factory):
-    from tests.factories import Desk
-    setup = factory.hall_setup("C1", windows=1, items=3)
-    desk = Desk(client, setup)
-    window = setup["windows"][0].code
-    desk.open(window)
-    for item in setup["items"]:
-        desk.issue(item.code)       # the first one loads the hall's items
-    called = set()
-    for _ in setup["items"]:
-        seen = []
-        listener = lambda conn, cursor, statement, *a: seen.append(statement)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            answer = desk.act(window, "call-next")
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
-        called.add(answer["ticket"]["item_code"])
-        assert not any("FROM service_items" in s for s in seen)
-        desk.act(window, "no-show")
-    assert called == {item.code for item in setup["items"]}
