@@ -1,5 +1,5 @@
 """The per-process cache of the catalog rows every kiosk and window request reads (a hall by its
-code, the item a hall offers with its department), so that taking a ticket does not query the
+code, the items a hall offers with their departments), so that taking a ticket does not query the
 catalog.
 
 Emptied by any change to halls, departments or items made in this process; changes made by
@@ -40,10 +40,26 @@ class CatalogCache(ProcessCache):
             return loaded[0]
         return session.merge(cached, load=False) if cached is not None else None
 
-    def item(self, session: Session, hall: Hall, code: str,
-             load: Callable[[], ServiceItem | None]) -> ServiceItem | None:
-        """The item ``code`` as ``load()`` returns it for ``hall``, from the cache when fresh."""
-        return self._row(session, ("item", hall.id, code), load)
+    def offered(self, session: Session, hall: Hall, code: str,
+                load_one: Callable[[], ServiceItem | None],
+                load_all: Callable[[], list[ServiceItem]]) -> ServiceItem | None:
+        """The item ``code`` among those ``load_all()`` returns for ``hall``: all of a hall's
+        items are loaded and cached together (one query per hall, not one per item);
+        ``load_one()`` when the cache is off."""
+        if self.ttl <= 0:
+            return load_one()
+        loaded: list[dict] = []
+
+        def detached():
+            rows = {item.code: item for item in load_all()}
+            loaded.append(rows)
+            return {code: _detached_copy(item) for code, item in rows.items()}
+
+        items = self.get(session, ("offered", hall.id), detached)
+        if loaded:                       # loaded by this request: already in its session
+            return loaded[0].get(code)
+        cached = items.get(code)
+        return session.merge(cached, load=False) if cached is not None else None
 
     def hall(self, session: Session, code: str, load: Callable[[], Hall | None]) -> Hall | None:
         return self._row(session, ("hall", code), load)

@@ -60,8 +60,10 @@ def offered_items(hall: Hall) -> list[ServiceItem]:
 
 def offered_item(hall: Hall, code: str) -> ServiceItem:
     from service_hall.catalog.cache import catalog_cache
-    item = catalog_cache().item(db.session, hall, code, lambda: db.session.scalars(
-        offered_items_stmt(hall).where(ServiceItem.code == code)).first())
+    item = catalog_cache().offered(
+        db.session, hall, code,
+        lambda: db.session.scalars(offered_items_stmt(hall).where(ServiceItem.code == code)).first(),
+        lambda: offered_items(hall))
     if item is None or hall.level not in (item.levels or []):
         raise not_found(f"本大厅不办理事项 {code} (item {code!r} is not offered at hall {hall.code})",
                         "unknown_item")

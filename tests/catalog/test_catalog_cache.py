@@ -60,3 +60,19 @@ def test_change_by_another_process_is_seen_after_the_ttl(app, client, factory):
     assert _take(client, setup["kiosk"]).status_code == 201   # still cached here
     clock[0] += 1.0
     assert _take(client, setup["kiosk"]).status_code == 404
+
+
+def test_one_catalog_read_serves_every_item_of_the_hall(app, client, factory):
+    setup = factory.hall_setup("C1", windows=1, items=3)
+    codes = [item.code for item in setup["items"]]
+    assert _catalog_selects(app, client, setup["kiosk"]) == 1     # loads all three
+    for code in codes:
+        seen = []
+        listener = lambda conn, cursor, statement, *a: seen.append(statement)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            answer = _take(client, setup["kiosk"], code)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert answer.status_code == 201 and answer.get_json()["item_code"] == code
+        assert not any("FROM service_items" in s for s in seen)
