@@ -118,6 +118,7 @@ def _import_models() -> None:
     import service_hall.staff.models  # noqa: F401
     import service_hall.stats.models  # noqa: F401
     import windows.models  # noqa: F401
+    import service_hall.caching  # noqa: F401  (cache_versions)
     # Session hooks that keep the completion roll-up right for every write to cases.
     import service_hall.stats.rollup  # noqa: F401
 

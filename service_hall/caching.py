@@ -6,6 +6,12 @@ ORM bulk statements) empties the caches watching it when it is flushed and again
 (so nothing cached by another request before the commit survives). Changes made by another
 process show here after at most the cache's ``ttl`` seconds. A value loaded in a transaction
 that itself changed a watched table is not cached (it may never commit).
+
+A *versioned* cache (the catalog's) also keeps a version row in ``cache_versions``, bumped in the
+same transaction as any change to its tables made through a session; each process reads it at
+most every ``check_every`` seconds and empties the cache when it moved. Its entries then live
+until the data changes (``ttl`` is only the bound for writes made outside the sessions, e.g. by
+hand in SQL), instead of being reloaded every few seconds.
 """
 from __future__ import annotations
 
@@ -13,27 +19,55 @@ import time
 from typing import Callable, Hashable, Iterable
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, String, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from service_hall.db import watches_statements
+from service_hall.db import bump_counter, execute_direct, param, watches_statements
+from service_hall.extensions import db
 
 _KEY = "service_hall.process_caches"
 _CHANGED = "service_hall.cache_tables_changed"
 _MISS = object()
 
 
-class ProcessCache:
-    """Key → value with a time to live, emptied when one of ``tables`` changes in this process."""
+class CacheVersion(db.Model):
+    """How often the tables behind a versioned cache changed (one row per cache)."""
+    __tablename__ = "cache_versions"
 
-    def __init__(self, name: str, tables: Iterable[str], ttl: float, clock=time.monotonic):
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+_VERSION = select(CacheVersion.value).where(CacheVersion.name == param(CacheVersion.name))
+
+
+class ProcessCache:
+    """Key → value with a time to live, emptied when one of ``tables`` changes in this process
+    (and, if ``versioned``, when another process changed them: see the module docstring)."""
+
+    def __init__(self, name: str, tables: Iterable[str], ttl: float, clock=time.monotonic, *,
+                 versioned: bool = False, check_every: float = 1.0):
         self.name = name
         self.tables = frozenset(tables)
         self.ttl = ttl
         self.clock = clock
+        self.versioned = versioned
+        self.check_every = check_every
         self.generation = 0
         self._values: dict[Hashable, tuple[float, object]] = {}
         self._swept = clock()
+        self._version: int | None = None
+        self._checked = float("-inf")
+
+    def _check_version(self, session: Session) -> None:
+        now = self.clock()
+        if now - self._checked < self.check_every:
+            return
+        self._checked = now
+        version = execute_direct(session, _VERSION, {"name": self.name}).scalar() or 0
+        if self._version is not None and version != self._version:
+            self.clear()
+        self._version = version
 
     def clear(self) -> None:
         self._values.clear()
@@ -43,6 +77,8 @@ class ProcessCache:
             keep: Callable[[object], bool] = lambda value: True):
         """The fresh cached value for ``key``, else ``load()``, cached if ``keep(value)`` and
         neither this transaction changed a watched table nor the cache was emptied meanwhile."""
+        if self.versioned and self.ttl > 0:
+            self._check_version(session)
         hit = self._values.get(key, _MISS)
         if hit is not _MISS and self.clock() - hit[0] < self.ttl:
             return hit[1]
@@ -66,6 +102,7 @@ def register(app, cache: ProcessCache) -> ProcessCache:
     limit = app.config["SERVICE_HALL"].cache_seconds
     if limit is not None:
         cache.ttl = min(cache.ttl, limit)
+        cache.check_every = min(cache.check_every, limit)
     app.extensions.setdefault(_KEY, {})[cache.name] = cache
     _WATCHED.update(cache.tables)
     return cache
@@ -88,11 +125,16 @@ def _changed(session: Session, tables: set[str]) -> None:
             cache.clear()
 
 
-@event.listens_for(Session, "before_flush")
-def _watch_flush(session: Session, _context, _instances) -> None:
+def _pending_tables(session: Session) -> set[str]:
     tables = {getattr(obj, "__tablename__", None)
               for obj in (*session.new, *session.dirty, *session.deleted)}
     tables.discard(None)
+    return tables
+
+
+@event.listens_for(Session, "before_flush")
+def _watch_flush(session: Session, _context, _instances) -> None:
+    tables = _pending_tables(session)
     if tables:
         _changed(session, tables)
 
@@ -105,6 +147,17 @@ def _watch_bulk(state) -> None:
     name = getattr(table, "name", None)
     if name:
         _changed(state.session, {name})
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_versions(session: Session) -> None:
+    """Other processes learn of this transaction's changes from the versions it bumps (the
+    changes flushed so far, and those the commit is about to flush)."""
+    tables = set(session.info.get(_CHANGED, ())) | _pending_tables(session)
+    if tables:
+        for cache in _caches():
+            if cache.versioned and cache.tables & tables:
+                bump_counter(session, CacheVersion, {"name": cache.name})
 
 
 @event.listens_for(Session, "after_commit")

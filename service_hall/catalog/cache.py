@@ -2,9 +2,10 @@
 code, the items a hall offers with their departments), so that taking a ticket does not query the
 catalog.
 
-Emptied by any change to halls, departments or items made in this process; changes made by
-another process show after at most ``TTL`` seconds (catalog edits are rare administrator
-actions). See ``service_hall/caching.py``. Cached rows are detached copies; each request gets its
+Emptied by any change to halls, departments or items made in this process; a change made by
+another process shows within ``CHECK_EVERY`` seconds (the catalog's version row, see
+``service_hall/caching.py``), one written outside the application's sessions after at most
+``TTL`` seconds. Cached rows are detached copies; each request gets its
 own session-bound copy with ``Session.merge(load=False)``, which runs no SQL.
 """
 from __future__ import annotations
@@ -18,14 +19,16 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from service_hall.caching import ProcessCache, process_cache, register
 from service_hall.catalog.models import Department, Hall, ServiceItem
 
-TTL = 10.0
+TTL = 300.0        # only for writes outside the sessions: others bump the version
+CHECK_EVERY = 1.0
 NAME = "catalog"
 T = TypeVar("T")
 
 
 class CatalogCache(ProcessCache):
     def __init__(self, ttl: float = TTL):
-        super().__init__(NAME, (m.__table__.name for m in (Hall, Department, ServiceItem)), ttl)
+        super().__init__(NAME, (m.__table__.name for m in (Hall, Department, ServiceItem)), ttl,
+                         versioned=True, check_every=CHECK_EVERY)
 
     def _row(self, session: Session, key: tuple, load: Callable[[], T | None]) -> T | None:
         loaded: list = []

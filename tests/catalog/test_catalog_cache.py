@@ -76,3 +76,49 @@ def test_one_catalog_read_serves_every_item_of_the_hall(app, client, factory):
             event.remove(db.engine, "before_cursor_execute", listener)
         assert answer.status_code == 201 and answer.get_json()["item_code"] == code
         assert not any("FROM service_items" in s for s in seen)
+
+
+def _version() -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT value FROM cache_versions WHERE name = 'catalog'")
+                            ).scalar() or 0
+
+
+def test_a_catalog_change_bumps_the_version_in_its_transaction(app, client, factory):
+    setup = factory.hall_setup("C1", windows=1, items=1)
+    before = _version()
+    item = db.session.get(ServiceItem, setup["items"][0].id)
+    item.name = "改名"
+    db.session.rollback()
+    assert _version() == before                      # nothing committed, nothing bumped
+    item = db.session.get(ServiceItem, setup["items"][0].id)
+    item.name = "改名"
+    db.session.commit()
+    assert _version() == before + 1
+    assert _take(client, setup["kiosk"]).status_code == 201
+    assert _version() == before + 1                  # issuing a ticket changes no catalog row
+
+
+def test_change_committed_by_another_process_is_seen_within_the_check_interval(
+        app, client, factory):
+    setup = factory.hall_setup("C1", windows=1, items=1)
+    clock = [1000.0]
+    catalog_cache().clock = lambda: clock[0]
+    assert _take(client, setup["kiosk"]).status_code == 201
+    with db.engine.begin() as conn:   # another process: its change and the version it bumps
+        conn.execute(text("UPDATE service_items SET active = :no"), {"no": False})
+        conn.execute(text("UPDATE cache_versions SET value = value + 1 WHERE name = 'catalog'"))
+    assert _take(client, setup["kiosk"]).status_code == 201   # not checked again yet
+    clock[0] += catalog_cache().check_every
+    answer = _take(client, setup["kiosk"])
+    assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "unknown_item"
+
+
+def test_unchanged_catalog_is_not_reloaded_when_the_check_interval_passes(app, client, factory):
+    kiosk = factory.hall_setup("C1", windows=1, items=1)["kiosk"]
+    clock = [1000.0]
+    catalog_cache().clock = lambda: clock[0]
+    assert _catalog_selects(app, client, kiosk) == 1
+    for _ in range(3):
+        clock[0] += catalog_cache().check_every * 30
+        assert _catalog_selects(app, client, kiosk) == 0
