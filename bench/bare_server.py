@@ -5,11 +5,12 @@ with ``{hall, events: [{type, data}, ...]}`` broadcasts those events to that roo
 in the app's envelope ``{seq, type, hall, at, data}``. No database, no checks, stock
 Flask-SocketIO transport: what the framework itself costs per delivery.
 
-``POST /api/v1/halls/<code>/tickets`` with ``{item_code, green_channel}`` is the ceiling of the stack for
-bench/tickets.py: a plain Flask view that sends the app's INSERTs for one ticket through psycopg
-(bench/raw_ticket.py) on a connection of its own and answers the number as JSON: no ORM, no
-authentication, no validation, no events published. Needs ``SERVICE_HALL_DATABASE_URL``. Served by gunicorn with
-docs/deploy/gunicorn.conf.py:
+``POST /api/v1/halls/<code>/tickets`` with ``{item_code, green_channel}`` is the ceiling of the
+stack for bench/tickets.py: a plain Flask view that sends the app's INSERTs for one ticket through
+psycopg (bench/raw_ticket.py) on a connection of its own and answers the number as JSON: no ORM,
+no authentication, no validation, no events published. Needs ``SERVICE_HALL_DATABASE_URL``.
+
+Served by gunicorn with docs/deploy/gunicorn.conf.py:
 
     SERVICE_HALL_BIND=127.0.0.1:8100 gunicorn -c docs/deploy/gunicorn.conf.py bench.bare_server:app
 """

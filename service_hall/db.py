@@ -6,7 +6,6 @@ import sqlite3
 import threading
 import uuid
 from datetime import date, datetime, timezone
-
 from typing import Callable
 
 from sqlalchemy import DateTime, Engine, bindparam, event, select

@@ -30,18 +30,22 @@ class CatalogCache(ProcessCache):
         super().__init__(NAME, (m.__table__.name for m in (Hall, Department, ServiceItem)), ttl,
                          versioned=True, check_every=CHECK_EVERY)
 
-    def _row(self, session: Session, key: tuple, load: Callable[[], T | None]) -> T | None:
+    def _row(self, session: Session, key: tuple, load: Callable[[], object],
+             pick: Callable[[object], T | None] = lambda value: value) -> T | None:
+        """The row ``pick`` takes from what ``load()`` returns (a row, or a dict of rows),
+        cached as detached copies under ``key``; bound to ``session`` for the request."""
         loaded: list = []
 
         def detached():
-            row = load()
-            loaded.append(row)
-            return _detached_copy(row) if row is not None else None
+            value = load()
+            loaded.append(value)
+            return _detached_copy(value) if value is not None else None
 
         cached = self.get(session, key, detached)
         if loaded:                       # loaded by this request: already in its session
-            return loaded[0]
-        return session.merge(cached, load=False) if cached is not None else None
+            return pick(loaded[0]) if loaded[0] is not None else None
+        row = pick(cached) if cached is not None else None
+        return session.merge(row, load=False) if row is not None else None
 
     def offered(self, session: Session, hall: Hall, code: str,
                 load_one: Callable[[], ServiceItem | None],
@@ -51,18 +55,9 @@ class CatalogCache(ProcessCache):
         ``load_one()`` when the cache is off."""
         if self.ttl <= 0:
             return load_one()
-        loaded: list[dict] = []
-
-        def detached():
-            rows = {item.code: item for item in load_all()}
-            loaded.append(rows)
-            return {code: _detached_copy(item) for code, item in rows.items()}
-
-        items = self.get(session, ("offered", hall.id), detached)
-        if loaded:                       # loaded by this request: already in its session
-            return loaded[0].get(code)
-        cached = items.get(code)
-        return session.merge(cached, load=False) if cached is not None else None
+        return self._row(session, ("offered", hall.id),
+                         lambda: {item.code: item for item in load_all()},
+                         pick=lambda items: items.get(code))
 
     def hall(self, session: Session, code: str, load: Callable[[], Hall | None]) -> Hall | None:
         return self._row(session, ("hall", code), load)
@@ -85,7 +80,10 @@ def _clone(obj, **related):
 
 
 def _detached_copy(row):
-    """A copy that belongs to no session (JSON lists deep-copied: nobody shares them)."""
+    """A copy that belongs to no session (JSON lists deep-copied: nobody shares them); of a
+    dict of rows, a dict of copies."""
+    if isinstance(row, dict):
+        return {key: _detached_copy(value) for key, value in row.items()}
     if isinstance(row, ServiceItem):
         return _clone(row, department=_clone(row.department))
     return _clone(row)
