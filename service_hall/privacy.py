@@ -1,12 +1,12 @@
-"""Applicants' personal information (SPEC 7): the ONE place that validates, encrypts, hashes
-and masks names, resident ID numbers and phone numbers.
+"""Applicants' personal information (SPEC 7): the ONE place that encrypts and keys look-up
+hashes, and that validates and masks names and phone numbers. Identity documents (their
+check, masking and look-up hash) are ``service_hall.documents``.
 
 - Encryption: Fernet (AES-128-CBC + HMAC-SHA256) with a key derived by HKDF-SHA256 from
   ``SERVICE_HALL_DATA_KEY`` (or, when unset, from ``SERVICE_HALL_SECRET_KEY``).
-- Look-ups: an HMAC-SHA256 of the normalised ID number under a second HKDF-derived key, so
-  equal ID numbers can be found without decrypting, and the hash alone reveals nothing.
-- Masking: 张* (two characters) / 张*三 (three or more: first and last kept), ID numbers as
-  first 6 + last 4, phones as 138****1234.
+- Look-ups: an HMAC-SHA256 under a second HKDF-derived key (``keyed_hash``).
+- Masking: 张* (two characters) / 张*三 (three or more: first and last kept), phones as
+  138****1234.
 """
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
 
 from service_hall.errors import unprocessable
 
@@ -45,16 +43,6 @@ def _master() -> str:
 
 
 # --- validation ---------------------------------------------------------------------------
-
-def normalise_id_number(value: str) -> str:
-    """A resident ID number (居民身份证号码) with a valid check digit, upper-case X; else 422."""
-    text = (value or "").strip().upper()
-    try:
-        return ric.validate(text)
-    except ValidationError:
-        raise unprocessable("身份证号码无效（校验位不符）(invalid resident ID number: check digit "
-                            "or format)", "invalid_id_number")
-
 
 def normalise_phone(value: str) -> str:
     text = re.sub(r"[\s]", "", value or "")
@@ -84,9 +72,10 @@ def decrypt(token: str) -> str:
                             "undecryptable")
 
 
-def lookup_hash(id_number: str) -> str:
-    """Keyed hash of a normalised ID number, for finding an applicant's cases."""
-    return hmac.new(_keys(_master())[1], id_number.encode(), hashlib.sha256).hexdigest()
+def keyed_hash(text: str) -> str:
+    """HMAC-SHA256 under the look-up key: equal texts are found without decrypting, and the
+    hash alone reveals nothing (documents.lookup_hash applies it to document numbers)."""
+    return hmac.new(_keys(_master())[1], text.encode(), hashlib.sha256).hexdigest()
 
 
 # --- masking ---------------------------------------------------------------------------------
@@ -100,25 +89,8 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def mask_id_number(id_number: str) -> str:
-    """First 6 (the region) and last 4 kept: 610826********123X."""
-    if len(id_number) <= 10:
-        return "*" * len(id_number)
-    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
-
-
 def mask_phone(phone: str) -> str:
     """13812341234 -> 138****1234."""
     if len(phone) <= 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def person(name_enc: str, id_enc: str, phone_enc: str, *, reveal: bool = False) -> dict:
-    """An applicant or villager from their encrypted fields: masked unless revealed (the caller
-    audits a reveal)."""
-    name, id_number, phone = decrypt(name_enc), decrypt(id_enc), decrypt(phone_enc)
-    if reveal:
-        return {"name": name, "id_number": id_number, "phone": phone}
-    return {"name": mask_name(name), "id_number": mask_id_number(id_number),
-            "phone": mask_phone(phone)}

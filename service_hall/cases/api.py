@@ -18,6 +18,7 @@ from service_hall.cases.models import CASE_STATUSES, HOLD_KINDS, Case
 from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import hall_by_code, offered_item
 from service_hall.clock import now, service_day
+from service_hall.documents import person_body
 from service_hall.errors import bad_request, forbidden, not_found
 from service_hall.extensions import db
 from service_hall.schemas import BOOL, DATE, INT, NINT, NSTR, STR, array, obj
@@ -25,7 +26,7 @@ from windows.models import Window
 
 STAFF_READERS = ("admin", "supervisor", "clerk")
 TEXT = {"type": "string", "minLength": 1, "maxLength": 500}
-APPLICANT = obj({"name": STR, "id_number": STR, "phone": STR})
+APPLICANT = obj({"name": STR, "id_number": STR, "phone": STR}, {"document": {"type": "object"}})
 CASE = obj({"id": STR, "case_no": STR, "status": {"enum": list(CASE_STATUSES)},
             "accepted_on": DATE, "due_on": DATE},
            {"hall_code": STR, "item_code": STR, "item_name": STR, "kind": STR,
@@ -39,11 +40,7 @@ ACCEPT_BODY = {
     "properties": {
         "item_code": {"type": "string", "minLength": 1, "maxLength": 40},
         "ticket_id": {"type": "string", "maxLength": 40},
-        "applicant": {"type": "object", "required": ["name", "id_number", "phone"],
-                      "properties": {"name": {"type": "string", "maxLength": 50},
-                                     "id_number": {"type": "string", "maxLength": 30},
-                                     "phone": {"type": "string", "maxLength": 20}},
-                      "additionalProperties": False},
+        "applicant": person_body(),
     },
     "additionalProperties": False,
 }

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import insert, select
 
 from kiosks.models import Ticket
-from service_hall import privacy
+from service_hall import documents, privacy
 from service_hall.audit.operations import audit
 from service_hall.auth.actor import SYSTEM
 from service_hall.auth.models import User
@@ -75,7 +75,7 @@ def catalog_specs(county: Hall) -> tuple[list[HallSpec], dict]:
 def _protect(name: str, id_number: str, phone: str) -> dict:
     return {"applicant_name_enc": privacy.encrypt(name),
             "applicant_id_enc": privacy.encrypt(id_number),
-            "applicant_id_hash": privacy.lookup_hash(id_number),
+            "applicant_id_hash": documents.lookup_hash(id_number),
             "applicant_phone_enc": privacy.encrypt(phone)}
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from kiosks.models import Ticket
 from realtime.events import record_event
-from service_hall import privacy
+from service_hall import documents, privacy
 from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import WorkingCalendar, light, outcome
@@ -61,7 +61,7 @@ def accept_case(hall: Hall, item: ServiceItem, applicant: dict, *, actor: Actor,
                 ticket: Ticket | None = None) -> Case:
     """Accept (受理) a case; due on the Nth working day after today (N = promised days)."""
     name = privacy.normalise_name(applicant.get("name", ""))
-    id_number = privacy.normalise_id_number(applicant.get("id_number", ""))
+    document = documents.from_person(applicant, today=today)
     phone = privacy.normalise_phone(applicant.get("phone", ""))
     if ticket is not None:
         if ticket.hall_id != hall.id:
@@ -72,6 +72,7 @@ def accept_case(hall: Hall, item: ServiceItem, applicant: dict, *, actor: Actor,
                            "invalid_ticket_state")
     promised = promised_days(item)
     due = cal.due_on(today, promised)
+    document_enc, document_hash = documents.protect(document)
     case = Case(case_no=next_case_number(hall, today), hall_id=hall.id,
                 department_id=item.department_id, item_id=item.id, hall=hall, item=item,
                 window_id=actor.window_id, ticket_id=ticket.id if ticket else None,
@@ -79,8 +80,7 @@ def accept_case(hall: Hall, item: ServiceItem, applicant: dict, *, actor: Actor,
                 promised_days=promised, accepted_on=today, accepted_at=now, due_on=due,
                 held_days=0, warned_level=0,
                 applicant_name_enc=privacy.encrypt(name),
-                applicant_id_enc=privacy.encrypt(id_number),
-                applicant_id_hash=privacy.lookup_hash(id_number),
+                applicant_id_enc=document_enc, applicant_id_hash=document_hash,
                 applicant_phone_enc=privacy.encrypt(phone))
     db.session.add(case)
     db.session.flush()
@@ -176,10 +176,11 @@ def _follow_errand(case: Case, actor: Actor, now: datetime) -> None:
 
 
 def applicant(case: Case, *, reveal: bool = False) -> dict | None:
-    """The applicant, masked by ``service_hall.privacy`` unless revealed (audited by the caller)."""
+    """The applicant, masked by ``service_hall.documents.person`` unless revealed (audited by the
+    caller)."""
     if case.applicant_id_enc is None:
         return None
-    return privacy.person(case.applicant_name_enc, case.applicant_id_enc,
+    return documents.person(case.applicant_name_enc, case.applicant_id_enc,
                           case.applicant_phone_enc, reveal=reveal)
 
 

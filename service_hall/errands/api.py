@@ -17,6 +17,7 @@ from service_hall.catalog.queries import hall_by_code
 from service_hall.clock import now, service_day
 from service_hall.errands import operations as ops
 from service_hall.errands.models import ERRAND_STATUSES, Errand
+from service_hall.documents import person_body
 from service_hall.errors import bad_request, forbidden, not_found
 from service_hall.extensions import db, limiter
 from service_hall.schemas import DATE, DATETIME, NDATETIME, NSTR, STR, array, obj
@@ -40,11 +41,7 @@ LOG_BODY = {
     "required": ["item_code", "villager"],
     "properties": {
         "item_code": {"type": "string", "minLength": 1, "maxLength": 40},
-        "villager": {"type": "object", "required": ["name", "id_number", "phone"],
-                     "properties": {"name": {"type": "string", "maxLength": 50},
-                                    "id_number": {"type": "string", "maxLength": 30},
-                                    "phone": {"type": "string", "maxLength": 20}},
-                     "additionalProperties": False},
+        "villager": person_body(),
         "materials": {"type": "array", "maxItems": 100,
                       "items": {"type": "string", "maxLength": 200}},
         "note": TEXT,

@@ -10,7 +10,7 @@ import secrets
 from datetime import date, datetime
 
 from realtime.events import record_event
-from service_hall import privacy
+from service_hall import documents, privacy
 from service_hall.audit.operations import audit
 from service_hall.auth.actor import Actor
 from service_hall.calendar.rules import WorkingCalendar
@@ -77,7 +77,7 @@ def log_errand(point: Hall, item: ServiceItem, villager: dict, *, materials: lis
         raise unprocessable("代办只能在村便民服务站登记 (errands are logged at village points)",
                             "not_a_village_point")
     name = privacy.normalise_name(villager.get("name", ""))
-    id_number = privacy.normalise_id_number(villager.get("id_number", ""))
+    document = documents.from_person(villager, today=today)
     phone = privacy.normalise_phone(villager.get("phone", ""))
     known = list(item.materials or [])
     unknown = [m for m in materials if m not in known]
@@ -85,6 +85,7 @@ def log_errand(point: Hall, item: ServiceItem, villager: dict, *, materials: lis
         raise unprocessable(f"材料不在该事项的清单中：{unknown[0]} (not a material of this item)",
                             "unknown_material")
     received = [m for m in known if m in materials]  # checklist order, no duplicates
+    document_enc, document_hash = documents.protect(document)
     serial = bump_counter(db.session, ErrandCounter, {"hall_id": point.id, "day": today})
     errand = Errand(errand_no=errand_number(point, today, serial), point_hall_id=point.id,
                     point=point, item_id=item.id, item=item, status="logged",
@@ -92,8 +93,7 @@ def log_errand(point: Hall, item: ServiceItem, villager: dict, *, materials: lis
                     note=(note or "").strip(), logged_by_user_id=actor.user_id,
                     logged_on=today, logged_at=now,
                     villager_name_enc=privacy.encrypt(name),
-                    villager_id_enc=privacy.encrypt(id_number),
-                    villager_id_hash=privacy.lookup_hash(id_number),
+                    villager_id_enc=document_enc, villager_id_hash=document_hash,
                     villager_phone_enc=privacy.encrypt(phone))
     db.session.add(errand)
     db.session.flush()
@@ -161,6 +161,6 @@ def return_errand(errand: Errand, *, actor: Actor, now: datetime) -> Errand:
 
 
 def villager(errand: Errand, *, reveal: bool = False) -> dict:
-    """The villager, masked by ``service_hall.privacy`` unless revealed."""
-    return privacy.person(errand.villager_name_enc, errand.villager_id_enc,
+    """The villager, masked by ``service_hall.documents.person`` unless revealed."""
+    return documents.person(errand.villager_name_enc, errand.villager_id_enc,
                           errand.villager_phone_enc, reveal=reveal)

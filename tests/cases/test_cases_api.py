@@ -113,7 +113,7 @@ def test_wrong_check_digit_is_422_and_nothing_is_written(client, hall, monkeypat
     answer = client.post("/api/v1/cases", headers=hall["clerk"], json={
         "item_code": "P5", "applicant": {**APPLICANT, "id_number": BAD_ID}})
     assert answer.status_code == 422
-    assert answer.get_json()["error"]["code"] == "invalid_id_number"
+    assert answer.get_json()["error"]["code"] == "invalid_document_check_character"
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
     # The counter was not bumped either: the next case is still number 0001
     assert accept(client, hall).get_json()["case_no"] == "C1-20260213-0001"
@@ -134,7 +134,7 @@ def test_database_holds_no_personal_data_in_clear(client, hall, monkeypatch):
     for secret in (GOOD_ID, GOOD_ID[:6] + "19491231", "张小三", "13812341234"):
         assert secret not in stored
     # … while the keyed hash finds the applicant
-    from service_hall.privacy import lookup_hash
+    from service_hall.documents import lookup_hash
     assert db.session.scalar(select(func.count()).select_from(Case).where(
         Case.applicant_id_hash == lookup_hash(GOOD_ID))) == 1
 
@@ -143,15 +143,42 @@ def test_answers_are_masked_and_reveal_is_for_the_handling_clerk_only(client, ha
     freeze_today(monkeypatch, date(2026, 2, 13))
     case = accept(client, hall).get_json()
     assert case["applicant"] == {"name": "张*三", "id_number": "110105********002X",
-                                 "phone": "138****1234"}
+                                 "phone": "138****1234",
+                                 "document": {"type": "resident_id", "label": "居民身份证",
+                                              "number": "110105********002X"}}
     shown = client.get(f"/api/v1/cases/{case['id']}", headers=hall["other_clerk"]).get_json()
     assert shown["applicant"]["id_number"] == "110105********002X"
     refused = client.get(f"/api/v1/cases/{case['id']}?reveal=1", headers=hall["other_clerk"])
     assert refused.status_code == 403
     revealed = client.get(f"/api/v1/cases/{case['id']}?reveal=1", headers=hall["clerk"]).get_json()
-    assert revealed["applicant"] == APPLICANT
+    assert revealed["applicant"] == {**APPLICANT, "document": {
+        "type": "resident_id", "label": "居民身份证", "number": APPLICANT["id_number"]}}
     reveals = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "case.reveal")).all()
     assert [r.actor_label for r in reveals] == ["clerk-C1-1"]
+
+
+def test_applicant_document_stands_in_for_the_id_number(client, hall, monkeypatch):
+    freeze_today(monkeypatch, date(2026, 2, 13))
+    applicant = {"name": "陈大文", "phone": "13812341234",
+                 "document": {"type": "hmt_residence", "number": "８１００００199001010019"}}
+    answer = client.post("/api/v1/cases", headers=hall["clerk"],
+                         json={"item_code": "P5", "applicant": applicant})
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["applicant"]["document"] == {
+        "type": "hmt_residence", "label": "港澳台居民居住证", "number": "810000********0019"}
+    from service_hall.documents import lookup_hash
+    assert db.session.scalar(select(func.count()).select_from(Case).where(
+        Case.applicant_id_hash == lookup_hash("810000199001010019"))) == 1
+    wrong = client.post("/api/v1/cases", headers=hall["clerk"], json={
+        "item_code": "P5", "applicant": {**applicant, "document": {
+            "type": "hmt_residence", "number": "810000199002300019"}}})
+    assert wrong.status_code == 422
+    assert wrong.get_json()["error"]["code"] == "invalid_document_date"
+    assert "出生日期" in wrong.get_json()["error"]["message"]
+    neither = client.post("/api/v1/cases", headers=hall["clerk"], json={
+        "item_code": "P5", "applicant": {"name": "陈大文", "phone": "13812341234"}})
+    assert neither.status_code in (400, 422)
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 1
 
 
 def test_case_from_a_ticket(client, hall, monkeypatch):

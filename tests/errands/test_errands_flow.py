@@ -24,7 +24,9 @@ def test_errand_reaches_township_becomes_case_and_completes(client, world, monke
     assert errand["errand_no"] == "DBT1V1-20261123-001"
     assert errand["materials"] == ["身份证复印件", "户口簿复印件"]
     assert errand["villager"] == {"name": "王*英", "id_number": "110105********002X",
-                                  "phone": "139****5678"}
+                                  "phone": "139****5678",
+                                  "document": {"type": "resident_id", "label": "居民身份证",
+                                               "number": "110105********002X"}}
     token = errand["track_token"]
 
     submitted = client.post(f"/api/v1/errands/{errand['id']}/submit", headers=world["agent"],
@@ -86,7 +88,7 @@ def test_villager_data_is_stored_encrypted_and_everything_is_audited(client, wor
 
 
 @pytest.mark.parametrize("villager, code", [
-    ({"id_number": "110105194912310021"}, "invalid_id_number"),
+    ({"id_number": "110105194912310021"}, "invalid_document_check_character"),
     ({"phone": "12345"}, "invalid_phone"),
     ({"name": ""}, "invalid_name"),
 ])
@@ -166,3 +168,16 @@ def test_inbox_page_and_one_step_accept_from_it(client, world):
     assert client.get(f"/api/v1/errands/{errand['id']}",
                       headers=world["clerk"]).get_json()["status"] == "accepted"
     assert errand["errand_no"] not in client.get("/halls/T1/inbox").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("villager", [
+    {"id_number": "610826195003150025"},   # Suide, born 1950: 610826 dates from 1999
+    {"id_number": "６１２７２７１９６３０７０８００１９"},  # the old Suide code, full width
+    {"document": {"type": "tw_permit", "number": "12345678"}},
+])
+def test_villagers_of_every_document_are_logged(client, world, villager):
+    fields = {k: v for k, v in VILLAGER.items() if k != "id_number"}
+    answer = client.post("/api/v1/errands", headers=world["agent"], json={
+        "item_code": "DB1", "villager": {**fields, **villager}})
+    assert answer.status_code == 201, answer.get_json()
+    assert db.session.scalar(select(func.count()).select_from(text("errands"))) == 1
