@@ -38,6 +38,7 @@ from bench.common import (COUNTY, DEFAULT_PG, DEFAULT_REDIS, plain_pg_url, raise
 from bench.procstat import Meter, descendants, rss_bytes
 from bench.stack import Stack
 from bench.wsclient import LiveClient
+from service_hall.voice.segments import announcement, call_voice
 
 SOURCES = [f"127.0.{1 + i // 200}.{1 + i % 200}" for i in range(64)]
 CALLED = b'["ticket.called",'
@@ -204,7 +205,7 @@ def _sample(type_: str, number: str) -> dict:
     data = {"number": number, "window_number": 1, "item_code": "D01-01",
             "status": "called" if type_ == "ticket.called" else "no_show"}
     if type_ == "ticket.called":
-        data.update(call=1, announcement=f"请{number}号到1号窗口办理")
+        data.update(call=1, announcement=announcement(number, 1), **call_voice(number, 1))
     return data
 
 

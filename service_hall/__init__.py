@@ -117,6 +117,7 @@ def _import_models() -> None:
     import service_hall.supervision.models  # noqa: F401
     import service_hall.staff.models  # noqa: F401
     import service_hall.stats.models  # noqa: F401
+    import service_hall.voice.models  # noqa: F401
     import windows.models  # noqa: F401
     import service_hall.caching  # noqa: F401  (cache_versions)
     # Session hooks that keep the completion roll-up right for every write to cases.
@@ -152,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     from service_hall.pages import bp as pages
     from windows.views import bp as window_pages
     from service_hall.supervision.views import bp as supervision_pages
+    from service_hall.voice.views import bp as voice_pages
     app.register_blueprint(kiosk_pages)
     app.register_blueprint(window_pages)
     app.register_blueprint(auth_pages)
@@ -160,5 +162,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_pages)
     app.register_blueprint(pages)
     app.register_blueprint(supervision_pages)
+    app.register_blueprint(voice_pages)
     from realtime.sync.views import bp as sync_pages
     app.register_blueprint(sync_pages)

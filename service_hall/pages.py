@@ -30,6 +30,8 @@ def staff_links() -> list[dict]:
          "url": url_for("supervision.dashboard")},
         {"label": _("事项目录"), "hint": _("管理员维护部门、事项、窗口"),
          "url": url_for("catalog.catalog_page")},
+        {"label": _("叫号语音包"), "hint": _("录制、试听、导入导出各大厅的叫号语音"),
+         "url": url_for("voice.pick_hall")},
         {"label": _("接口文档"), "hint": "OpenAPI 3", "url": url_for("openapi.openapi_json")},
     ]
 

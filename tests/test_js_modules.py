@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REQUIRE_SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = {"tests/windows/announce.test.mjs": 5, "tests/pages/live.test.mjs": 5}
+SUITES = {"tests/windows/announce.test.mjs": 4, "tests/pages/live.test.mjs": 5}
 
 
 @pytest.mark.parametrize("suite, count", SUITES.items())

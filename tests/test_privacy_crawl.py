@@ -172,7 +172,7 @@ def test_public_pages_api_answers_and_events_carry_no_personal_data(app, client,
                   "window_code": "C1-1", "code": "C1",
                   "letter_id": "00000000-0000-0000-0000-000000000000",
                   "errand_id": "00000000-0000-0000-0000-000000000000", "action": "submit",
-                  "day": "2026-11-27"}
+                  "day": "2026-11-27", "key": "qing"}
         if token == day["errand"]["track_token"]:  # the errand's QR pages, at its village point
             values["hall_code"] = "C1V"
         for rule in page_rules(app, "GET"):

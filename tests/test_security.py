@@ -24,7 +24,7 @@ STRONG_SECRET = "a-long-random-production-secret-0123456789"
 PAGE_VALUES = {"hall_code": "C1", "token": "x", "name": "departments", "window_code": "C1-1",
                "letter_id": "00000000-0000-0000-0000-000000000000", "code": "C1",
                "errand_id": "00000000-0000-0000-0000-000000000000", "action": "submit",
-               "day": "2026-11-27"}
+               "day": "2026-11-27", "key": "qing"}
 
 
 @pytest.fixture()

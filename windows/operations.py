@@ -17,15 +17,12 @@ from service_hall.clock import service_day
 from service_hall.db import lock_rows
 from service_hall.errors import conflict, forbidden, unprocessable
 from service_hall.extensions import db
+from service_hall.voice.segments import announcement, call_voice
 from windows.models import STATES_NEEDING_REASON, WINDOW_STATES, Window
 from windows.queue import advance_cycle, claim_next
 
 MAX_CALLS = 3
 NO_SHOW_NOTICE = "叫号三次未到窗口办理，本单作废"
-
-
-def announcement(number: str, window_number: int) -> str:
-    return f"请{number}号到{window_number}号窗口办理"
 
 
 def lock_window(window: Window) -> Window:
@@ -159,7 +156,8 @@ def call_next(window: Window, *, actor: Actor, now: datetime,
     window.current_ticket_id = ticket.id
     _set_window_state(window, "serving", actor, now=now)
     _ticket_event(window, ticket, "ticket.called", call=1,
-                  announcement=announcement(ticket.number, window.number))
+                  announcement=announcement(ticket.number, window.number),
+                  **call_voice(ticket.number, window.number))
     return ticket
 
 
@@ -175,7 +173,8 @@ def recall(window: Window, *, actor: Actor, now: datetime) -> Ticket:
     audit(actor, "ticket.recall", "ticket", ticket.id, hall_id=ticket.hall_id,
           from_state="called", to_state="called", details={"call": ticket.call_count})
     _ticket_event(window, ticket, "ticket.recalled", call=ticket.call_count,
-                  announcement=announcement(ticket.number, window.number))
+                  announcement=announcement(ticket.number, window.number),
+                  **call_voice(ticket.number, window.number, recall=True))
     return ticket
 
 

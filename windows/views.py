@@ -15,6 +15,7 @@ from service_hall.catalog.models import Hall
 from service_hall.catalog.queries import offered_items
 from service_hall.clock import local, now, service_day
 from service_hall.extensions import db, limiter
+from service_hall.voice.segments import announcement
 from windows.models import Window
 from windows.queue import waiting_for_window
 
@@ -152,8 +153,11 @@ def board_state(hall: Hall) -> dict:
 @bp.route("/display/<hall_code>")
 def display(hall_code: str):
     hall = page_hall(hall_code)
-    return render_template("windows/display.html", hall=hall, board=board_state(hall),
-                           seq=last_seq(hall))
+    board = board_state(hall)
+    latest = board["calls"][0] if board["calls"] else None
+    return render_template("windows/display.html", hall=hall, board=board, seq=last_seq(hall),
+                           caption=announcement(latest["number"], latest["window_number"])
+                           if latest else None)
 
 
 @bp.route("/display/<hall_code>/board.json")

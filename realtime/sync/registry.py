@@ -31,6 +31,7 @@ with a ``secondary`` table) travel with the row as lists of ids under ``"@<name>
 """
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -220,6 +221,8 @@ def to_wire(value):
         return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, bytes):  # binary columns (voice clips) travel as base64 text
+        return base64.b64encode(value).decode("ascii")
     return value
 
 
@@ -247,6 +250,10 @@ def from_wire(column: Column, value):
         return parsed
     if kind is date:
         return date.fromisoformat(value)
+    if kind is bytes:
+        if not isinstance(value, str):
+            raise ValueError(f"{column.name}: expected base64 text")
+        return base64.b64decode(value, validate=True)
     if kind in (int, bool) and not isinstance(value, (int, bool)):
         raise ValueError(f"{column.name}: expected {kind.__name__}")
     if kind is str and not isinstance(value, str):

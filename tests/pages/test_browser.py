@@ -25,12 +25,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 LIVE_WITHIN = 1.0  # seconds from the call (the API's answer) to the board and the phone
 
-# Records what the display board says, and finishes each utterance quickly: headless chromium
-# has no voices, and the board must go on to the next announcement anyway.
+# Records what the display board says, and finishes each utterance quickly. Headless chromium
+# has no voices: the spy offers a zh-CN one, as a device with a Mandarin voice does (without it
+# the board plays the default voice pack: tests/pages/test_voice.py).
 SPEECH_SPY = """
 window.__spoken = [];
 window.addEventListener('DOMContentLoaded', () => {
   if (!('speechSynthesis' in window)) return;
+  speechSynthesis.getVoices = () => [{lang: 'zh-CN', name: 'spy', default: true}];
   speechSynthesis.speak = (u) => {
     window.__spoken.push({text: u.text, lang: u.lang, at: performance.now()});
     setTimeout(() => u.onend && u.onend(new Event('end')), 300);
@@ -159,17 +161,19 @@ def test_kiosk_to_console_to_board_and_phone(browser, live_server, factory, shot
     expect(display.locator("#caption")).to_have_text("请A001号到12号窗口办理")
     expect(console.locator("#cur-number")).to_have_text("A001")
     expect(console.locator("#cur-calls")).to_have_text("（1/3）")
-    wait_until(display, "window.__spoken.length >= 1")
+    wait_until(display, "window.__spoken.length >= 2")  # each call is said twice
     spoken = display.evaluate("window.__spoken")
     assert spoken[0]["text"] == "请A零零一号到十二号窗口办理" and spoken[0]["lang"] == "zh-CN"
+    assert spoken[1]["text"] == spoken[0]["text"]
+    assert spoken[1]["at"] - spoken[0]["at"] >= 300  # the second after the first has finished
 
     # A recall is announced again, after the first announcement, never on top of it.
     console.click("#btn-recall")
     expect(console.locator("#cur-calls")).to_have_text("（2/3）")
-    wait_until(display, "window.__spoken.length >= 2")
+    wait_until(display, "window.__spoken.length >= 4")
     spoken = display.evaluate("window.__spoken")
-    assert spoken[1]["text"] == spoken[0]["text"]
-    assert spoken[1]["at"] - spoken[0]["at"] >= 300  # queued behind the first utterance
+    assert spoken[2]["text"] == spoken[3]["text"] == "重呼" + spoken[0]["text"]
+    assert spoken[2]["at"] - spoken[1]["at"] >= 300  # queued behind the first announcement
     expect(console.locator("#waiting")).to_have_text("0")
     expect(display.locator("#waiting li[data-category='A'] .count")).to_have_text("0")
 

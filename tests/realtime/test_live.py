@@ -22,7 +22,8 @@ from windows.models import Window
 
 # What a public client may ever see in an event's data: numbers, windows, counts, texts.
 PUBLIC_DATA_KEYS = {"number", "window_number", "window_code", "item_code", "status", "call",
-                    "announcement", "waiting", "state", "to_item_code", "to_window_number"}
+                    "announcement", "spoken", "segments", "waiting", "state", "to_item_code",
+                    "to_window_number"}
 
 
 @pytest.fixture()

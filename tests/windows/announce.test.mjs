@@ -1,35 +1,41 @@
-// node --test tests/windows/announce.test.mjs (run by tests/windows/test_announce_js.py)
+// node --test tests/windows/announce.test.mjs (run by tests/test_js_modules.py)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  AnnouncementQueue, announcementFor, announcementText, readCharacters, readNumber, spokenText,
+  AnnouncementQueue, announcementFor, chooseVoice, clipsFor,
 } from "../../windows/static/announce.js";
 
-test("ticket numbers are read digit by digit", () => {
-  assert.equal(readCharacters("A001"), "A零零一");
-  assert.equal(readCharacters("V120"), "V一二零");
-  assert.equal(readCharacters("B999"), "B九九九");
+const CALL = { number: "A001", window_number: 12, announcement: "请A001号到12号窗口办理",
+  spoken: "请A零零一号到十二号窗口办理",
+  segments: ["qing", "A", "d0", "d0", "d1", "hao", "dao", "shi", "d2", "hao", "chuangkou", "banli"] };
+
+test("the words come from the event, not from the page", () => {
+  const item = announcementFor(CALL);
+  assert.equal(item.text, "请A001号到12号窗口办理");
+  assert.equal(item.spoken, "请A零零一号到十二号窗口办理");
+  assert.deepEqual(item.segments, CALL.segments);
+  // An event recorded before voice packs existed still shows and speaks its announcement.
+  const old = announcementFor({ number: "B010", window_number: 3, announcement: "请B010号到3号窗口办理" });
+  assert.equal(old.spoken, "请B010号到3号窗口办理");
+  assert.deepEqual(old.segments, []);
 });
 
-test("window numbers are read as numbers", () => {
-  const cases = { 1: "一", 9: "九", 10: "十", 12: "十二", 19: "十九", 20: "二十", 21: "二十一",
-    99: "九十九", 100: "一百", 101: "一百零一", 110: "一百一十", 115: "一百一十五",
-    120: "一百二十", 126: "一百二十六", 200: "二百", 999: "九百九十九", 1000: "一千",
-    1001: "一千零一", 1010: "一千零一十", 1100: "一千一百", 2026: "二千零二十六" };
-  for (const [n, spoken] of Object.entries(cases)) assert.equal(readNumber(Number(n)), spoken, n);
-  assert.equal(readNumber("12"), "十二");
+test("the hall's pack when complete, else the device's voice, else the default pack", () => {
+  const all = Object.fromEntries(CALL.segments.map((k) => [k, `/d/${k}.wav`]));
+  const hall = Object.fromEntries(CALL.segments.map((k) => [k, `/h/${k}`]));
+  const complete = { complete: true, hall_segments: hall, default_segments: all };
+  const partial = { complete: false, hall_segments: { qing: "/h/qing" }, default_segments: all };
+  assert.equal(chooseVoice(complete, CALL.segments, true), "hall");
+  assert.equal(chooseVoice(complete, CALL.segments, false), "hall");
+  assert.equal(chooseVoice(partial, CALL.segments, true), "speech");
+  assert.equal(chooseVoice(partial, CALL.segments, false), "default");
+  assert.equal(chooseVoice(null, CALL.segments, false), "speech");
+  assert.equal(chooseVoice(partial, [], false), "speech");
+  assert.deepEqual(clipsFor(complete, "hall", ["qing", "A"]), ["/h/qing", "/h/A"]);
+  assert.deepEqual(clipsFor(partial, "default", ["qing", "A"]), ["/d/qing.wav", "/d/A.wav"]);
 });
 
-test("the announcement as shown and as spoken", () => {
-  assert.equal(announcementText("A001", 12), "请A001号到12号窗口办理");
-  assert.equal(spokenText("A001", 12), "请A零零一号到十二号窗口办理");
-  assert.equal(spokenText("V003", 126), "请V零零三号到一百二十六号窗口办理");
-  const item = announcementFor({ number: "B010", window_number: 3 });
-  assert.equal(item.text, "请B010号到3号窗口办理");
-  assert.equal(item.spoken, "请B零一零号到三号窗口办理");
-});
-
-test("announcements queue up and never overlap", async () => {
+test("each call is said twice after one chime, and calls never overlap", async () => {
   const log = [];
   let active = 0;
   let maxActive = 0;
@@ -40,14 +46,14 @@ test("announcements queue up and never overlap", async () => {
   let idle;
   const finished = new Promise((resolve) => { idle = resolve; });
   const queue = new AnnouncementQueue({
-    chime: () => sound("chime", 5), speak: (text) => sound(text, 10), onIdle: () => idle(),
+    chime: () => sound("chime", 5), speak: (item) => sound(item.spoken, 10), onIdle: () => idle(),
   });
-  queue.add(announcementFor({ number: "A001", window_number: 1 }));
-  queue.add(announcementFor({ number: "A002", window_number: 12 }));
+  queue.add(announcementFor({ ...CALL, spoken: "一" }));
+  queue.add(announcementFor({ ...CALL, spoken: "二" }));
   assert.equal(queue.length, 2);
   await finished;
   assert.equal(maxActive, 1);
-  assert.deepEqual(log, ["chime", "请A零零一号到一号窗口办理", "chime", "请A零零二号到十二号窗口办理"]);
+  assert.deepEqual(log, ["chime", "一", "一", "chime", "二", "二"]);
   assert.equal(queue.length, 0);
 });
 
@@ -57,11 +63,11 @@ test("a failing chime or voice does not stop the queue", async () => {
   const finished = new Promise((resolve) => { idle = resolve; });
   const queue = new AnnouncementQueue({
     chime: () => Promise.reject(new Error("autoplay blocked")),
-    speak: (text) => { spoken.push(text); return Promise.reject(new Error("no voice")); },
+    speak: (item) => { spoken.push(item.spoken); return Promise.reject(new Error("no voice")); },
     onIdle: () => idle(),
   });
-  queue.add(announcementFor({ number: "A001", window_number: 2 }));
-  queue.add(announcementFor({ number: "A002", window_number: 2 }));
+  queue.add(announcementFor(CALL));
+  queue.add(announcementFor(CALL));
   await finished;
-  assert.equal(spoken.length, 2);
+  assert.equal(spoken.length, 4);
 });

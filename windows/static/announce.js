@@ -1,50 +1,48 @@
-// Voice announcements of calls, as spoken in the hall:
-//   "请A001号到12号窗口办理" is read "请A零零一号到十二号窗口办理":
-//   the ticket number character by character (digits one by one), the window as a number.
-// Pure functions plus a queue, no DOM: tested with node (tests/windows/announce.test.mjs).
-const DIGITS = "零一二三四五六七八九";
-const UNITS = ["千", "百", "十", ""];
+// Voice announcements of calls. The words come from the server (service_hall/voice/segments.py:
+// the text shown, the text spoken and its recorded segments travel in the event); this module
+// only chooses how to say them and queues them. Pure functions plus a queue, no DOM: tested with
+// node (tests/windows/announce.test.mjs).
 
-// "A001" -> "A零零一": every digit read on its own, letters kept as they are.
-export function readCharacters(text) {
-  return String(text).replace(/[0-9]/g, (d) => DIGITS[Number(d)]);
+// How many times each call is said, as halls do.
+export const REPEAT = 2;
+
+// One announcement from a ticket.called / ticket.recalled event's data.
+export function announcementFor(data) {
+  return {
+    number: data.number,
+    windowNumber: data.window_number,
+    text: data.announcement,
+    spoken: data.spoken || data.announcement,
+    segments: Array.isArray(data.segments) ? data.segments : [],
+  };
 }
 
-// 12 -> "十二", 101 -> "一百零一", 110 -> "一百一十", 1010 -> "一千零一十" (0..9999).
-export function readNumber(value) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 9999) return readCharacters(String(value));
-  if (n === 0) return DIGITS[0];
-  const digits = String(n).padStart(4, "0").split("").map(Number);
-  let out = "";
-  let started = false;
-  let zero = false;
-  digits.forEach((d, i) => {
-    if (d === 0) { if (started) zero = true; return; }
-    if (zero) { out += DIGITS[0]; zero = false; }
-    out += DIGITS[d] + UNITS[i];
-    started = true;
-  });
-  // 10..19 are said "十", "十二", not "一十二".
-  return n >= 10 && n < 20 ? out.slice(1) : out;
+const hasAll = (clips, segments) => !!clips && segments.every((key) => key in clips);
+
+// Which voice says an announcement: the hall's recorded pack when it is complete; else the
+// device's Mandarin speech voice; else the default pack shipped with the project.
+export function chooseVoice(pack, segments, hasSpeechVoice) {
+  if (segments.length && pack && pack.complete && hasAll(pack.hall_segments, segments)) {
+    return "hall";
+  }
+  if (hasSpeechVoice) return "speech";
+  if (segments.length && pack && hasAll(pack.default_segments, segments)) return "default";
+  return "speech";  // nothing better: try the engine anyway (it may read it some way)
 }
 
-// What the board shows: "请A001号到12号窗口办理".
-export function announcementText(number, windowNumber) {
-  return `请${number}号到${windowNumber}号窗口办理`;
+// The clip URLs that say `segments` with the chosen pack.
+export function clipsFor(pack, source, segments) {
+  const clips = source === "hall" ? pack.hall_segments : pack.default_segments;
+  return segments.map((key) => clips[key]);
 }
 
-// What the voice says: "请A零零一号到十二号窗口办理".
-export function spokenText(number, windowNumber) {
-  return `请${readCharacters(number)}号到${readNumber(windowNumber)}号窗口办理`;
-}
-
-// Plays announcements one after another, never overlapping: chime, then the voice.
-// `chime()` and `speak(text)` return promises that settle when the sound has finished.
+// Plays announcements one after another, never overlapping: chime, then the voice `repeat`
+// times. `chime()` and `speak(item)` return promises that settle when the sound has finished.
 export class AnnouncementQueue {
-  constructor({ chime, speak, onStart = () => {}, onIdle = () => {} }) {
+  constructor({ chime, speak, repeat = REPEAT, onStart = () => {}, onIdle = () => {} }) {
     this.chime = chime;
     this.speak = speak;
+    this.repeat = repeat;
     this.onStart = onStart;
     this.onIdle = onIdle;
     this.waiting = [];
@@ -64,17 +62,9 @@ export class AnnouncementQueue {
     this.playing = true;
     this.onStart(item);
     try { await this.chime(); } catch (error) { /* a missing chime must not stop the voice */ }
-    try { await this.speak(item.spoken); } catch (error) { /* nor a failed voice the queue */ }
+    for (let i = 0; i < this.repeat; i += 1) {
+      try { await this.speak(item); } catch (error) { /* nor a failed voice the queue */ }
+    }
     this.next();
   }
-}
-
-// One announcement from a ticket.called / ticket.recalled event's data.
-export function announcementFor(data) {
-  return {
-    number: data.number,
-    windowNumber: data.window_number,
-    text: announcementText(data.number, data.window_number),
-    spoken: spokenText(data.number, data.window_number),
-  };
 }

@@ -1,7 +1,7 @@
 // Hall display board: latest calls in large type, waiting counts per category, and a voice
 // announcement (chime, then zh-CN speech) for every call and recall, one after another.
 import { connectLive, debounce, liveBanner } from "../js/live.js";
-import { AnnouncementQueue, announcementFor } from "./announce.js";
+import { AnnouncementQueue, announcementFor, chooseVoice, clipsFor } from "./announce.js";
 import { deviceToken } from "../js/device.js";
 
 const MAX_ROWS = 8;
@@ -21,25 +21,95 @@ function chime() {
 }
 
 function zhVoice() {
-  if (!("speechSynthesis" in window)) return null;
-  const voices = speechSynthesis.getVoices();
+  if (!window.speechSynthesis) return null;
+  const voices = speechSynthesis.getVoices() || [];
   return voices.find((v) => v.lang === "zh-CN") ||
          voices.find((v) => v.lang && v.lang.toLowerCase().startsWith("zh")) || null;
 }
 
-function speak(text) {
+function speakText(text) {
   return new Promise((resolve) => {
-    if (!("speechSynthesis" in window)) return resolve();
+    if (!window.speechSynthesis) return resolve();
     const utterance = new SpeechSynthesisUtterance(text);
     utterance.lang = "zh-CN";
     utterance.rate = 0.85;
-    const voice = zhVoice();
-    if (voice) utterance.voice = voice;
+    try { const voice = zhVoice(); if (voice) utterance.voice = voice; } catch (error) { /* lang is enough */ }
     // Some engines never fire "end": do not let one stuck utterance silence the hall.
     const timer = setTimeout(resolve, 2000 + text.length * 450);
     utterance.onend = utterance.onerror = () => { clearTimeout(timer); resolve(); };
     speechSynthesis.speak(utterance);
   });
+}
+
+// Recorded segments, decoded once and scheduled back to back on one AudioContext (gap-free).
+class SegmentPlayer {
+  constructor() { this.ctx = null; this.buffers = new Map(); }
+
+  context() {
+    if (!this.ctx) this.ctx = new AudioContext();
+    return this.ctx;
+  }
+
+  async buffer(url) {
+    if (!this.buffers.has(url)) {
+      this.buffers.set(url, fetch(url).then((answer) => {
+        if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
+        return answer.arrayBuffer();
+      }).then((bytes) => this.context().decodeAudioData(bytes)));
+    }
+    try { return await this.buffers.get(url); } catch (error) { this.buffers.delete(url); throw error; }
+  }
+
+  async play(urls) {
+    const ctx = this.context();
+    if (ctx.state === "suspended") await ctx.resume().catch(() => {});
+    if (ctx.state !== "running") $("enable-sound").hidden = false;
+    const buffers = await Promise.all(urls.map((url) => this.buffer(url)));
+    let at = ctx.currentTime + 0.05;
+    let last = null;
+    for (const buffer of buffers) {
+      const source = ctx.createBufferSource();
+      source.buffer = buffer;
+      source.connect(ctx.destination);
+      source.start(at);
+      at += buffer.duration;
+      last = source;
+    }
+    const length = at - ctx.currentTime;
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, length * 1000 + 500);
+      if (last) last.onended = () => { clearTimeout(timer); resolve(); };
+    });
+    return length;
+  }
+}
+
+const player = new SegmentPlayer();
+let pack = null;  // the hall's voice pack manifest (service_hall/voice/views.py)
+// What the board said, newest last (kept short): a hook for tests and for checking a board.
+window.serviceHallVoice = { played: [] };
+
+async function loadPack() {
+  try {
+    const answer = await fetch(board.dataset.voice, { cache: "no-store" });
+    if (answer.ok) pack = await answer.json();
+  } catch (error) { /* offline: keep the pack we have */ }
+}
+
+async function speak(item) {
+  const source = chooseVoice(pack, item.segments, !!zhVoice());
+  board.dataset.voice = source;
+  const entry = { source, segments: item.segments, text: item.spoken, seconds: null,
+                  started: performance.now(), ended: null };
+  if (source === "speech") {
+    await speakText(item.spoken);
+  } else {
+    entry.seconds = await player.play(clipsFor(pack, source, item.segments));
+  }
+  entry.ended = performance.now();
+  const played = window.serviceHallVoice.played;
+  played.push(entry);
+  if (played.length > 20) played.shift();
 }
 
 const queue = new AnnouncementQueue({
@@ -51,7 +121,8 @@ const queue = new AnnouncementQueue({
 $("enable-sound").addEventListener("click", () => {
   $("enable-sound").hidden = true;
   chimeAudio.play().then(() => chimeAudio.pause()).catch(() => {});
-  if ("speechSynthesis" in window) speechSynthesis.speak(new SpeechSynthesisUtterance(""));
+  player.context().resume().catch(() => {});
+  if (window.speechSynthesis) speechSynthesis.speak(new SpeechSynthesisUtterance(""));
 });
 
 // --- board ---------------------------------------------------------------------------------
@@ -125,4 +196,7 @@ setInterval(tick, 15000);
 const token = deviceToken();
 const auth = token ? { token, hall: board.dataset.hall } : { hall: board.dataset.hall };
 connectLive({ auth, since: Number.parseInt(board.dataset.seq, 10), onEvent,
-              onStatus: liveBanner($("live-lost")), onResync: () => reloadBoard(true) });
+              onStatus: liveBanner($("live-lost")),
+              onResync: () => { reloadBoard(true); loadPack(); } });
+loadPack();
+setInterval(loadPack, 10 * 60 * 1000);  // a pack recorded meanwhile is used within minutes
